@@ -1,0 +1,53 @@
+# Two commands do all the set-up: `make run` and `make test`. See README.md.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask
+export FLASK_APP := wsgi.py
+
+.PHONY: run test install install-dev sysdeps translations messages migrate seed bench screenshots clean
+
+run: install translations migrate seed  ## set up everything and serve on http://127.0.0.1:5000
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test: install-dev translations  ## install the dev requirements and run the whole suite
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+# Stamp files make a second run skip pip when the requirement files did not change.
+$(VENV)/.installed: $(PY) requirements.txt
+	@bash scripts/sysdeps.sh
+	$(PY) -m pip install -q -r requirements.txt
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install -q -r requirements-dev.txt
+	@touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+sysdeps:  ## system libraries the Python packages need (libmagic)
+	@bash scripts/sysdeps.sh
+
+translations: install  ## compile the message catalogs
+	@$(VENV)/bin/pybabel -q compile -d translations
+
+messages: install  ## extract new strings and update the catalogs
+	$(VENV)/bin/pybabel -q extract -F babel.cfg -k _l -o translations/messages.pot .
+	$(VENV)/bin/pybabel -q update -i translations/messages.pot -d translations
+
+migrate: install
+	$(FLASK) db upgrade
+
+seed: install
+	$(FLASK) seed-demo
+
+bench: install-dev
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache

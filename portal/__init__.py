@@ -1,0 +1,51 @@
+"""The Shift Proof Portal: create_app() wires settings, extensions, blueprints, CLI and error handlers."""
+from pathlib import Path
+
+from flask import Flask
+
+from .config import build_config
+from .extensions import babel, csrf, db, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config=None, profile=None):
+    """Build the app for a profile (development, testing, production) with optional overrides."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.from_mapping(build_config(app.instance_path, profile, config))
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    _init_extensions(app)
+    _register_blueprints(app)
+    from . import cli, http
+
+    http.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def _init_extensions(app):
+    from . import i18n, models
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "strong"
+    login_manager.user_loader(lambda user_id: db.session.get(models.User, int(user_id)))
+
+
+def _register_blueprints(app):
+    from .auth import bp as auth_bp
+    from .web import home, shifts
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(home.bp)
+    app.register_blueprint(shifts.bp)

@@ -1,0 +1,67 @@
+"""Sign-in and sign-out views."""
+import functools
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..extensions import db
+from ..models import User
+from . import bp
+from .forms import LoginForm, LogoutForm
+
+
+@functools.cache
+def _dummy_hash():
+    """A hash to check against when the email is unknown, so that costs as much time as a wrong password."""
+    return generate_password_hash("not-a-password")
+
+
+def _safe_next(target):
+    """Only a local path may be a redirect target after sign-in."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def _authenticate(email, password):
+    """The active user with this email and password, else None, taking the same time either way."""
+    user = db.session.execute(db.select(User).filter_by(email=email.strip().lower())).scalar_one_or_none()
+    if user is None:
+        check_password_hash(_dummy_hash(), password)
+        return None
+    if not user.check_password(password) or not user.active:
+        return None
+    return user
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Show the sign-in form; sign in on a valid POST."""
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = _authenticate(form.email.data, form.password.data)
+        if user is not None:
+            login_user(user, remember=form.remember.data)
+            current_app.logger.info("sign-in user_id=%s", user.id)
+            return redirect(_safe_next(request.args.get("next")) or url_for("home.index"))
+        current_app.logger.info("sign-in refused")
+        form.password.errors.append(_("Wrong email or password, or the account is disabled."))
+        return render_template("auth/login.html", form=form), 200
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    """Sign out and go back to the sign-in page."""
+    if LogoutForm().validate_on_submit():
+        logout_user()
+        flash(_("You are signed out."), "info")
+    return redirect(url_for("auth.login"))

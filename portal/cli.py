@@ -1,0 +1,20 @@
+"""Command-line tools: flask seed-demo (and the media group once storage exists)."""
+import click
+
+from .demo import DEMO_PASSWORD, seed_demo
+
+
+def init_app(app):
+    """Register the project's commands on the app's CLI."""
+    app.cli.add_command(seed_demo_command)
+
+
+@click.command("seed-demo")
+def seed_demo_command():
+    """Create two demo businesses with users and two weeks of shifts (safe to run again)."""
+    summary, created = seed_demo()
+    click.echo(f"Demo data ready ({created} new shifts). Every demo user's password: {DEMO_PASSWORD}")
+    for business, users in summary:
+        click.echo(f"\n{business}")
+        for user in users:
+            click.echo(f"  {user.role:<9} {user.email:<28} {user.display_name}")

@@ -1,0 +1,129 @@
+"""Settings from the environment (and `.env`), in three profiles: development, testing, production."""
+import os
+import secrets
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+PROFILES = ("development", "testing", "production")
+ROLES = ("owner", "manager", "employee")
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+def _env(name, default=None):
+    value = os.environ.get(name)
+    return default if value is None or value.strip() == "" else value.strip()
+
+
+def _env_int(name, default, minimum=0):
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _env_bool(name, default):
+    raw = _env(name)
+    if raw is None:
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _dev_secret_key(instance_path):
+    """A random key kept in the instance folder so dev sessions survive restarts."""
+    path = Path(instance_path) / "dev-secret-key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def media_settings():
+    """The MEDIA_* block: storage provider, limits, URL lifetimes, archiving and quota."""
+    return {
+        "MEDIA_STORAGE_PROVIDER": _env("MEDIA_STORAGE_PROVIDER", "local"),
+        "MEDIA_STORAGE_ENDPOINT": _env("MEDIA_STORAGE_ENDPOINT"),
+        "MEDIA_STORAGE_BUCKET": _env("MEDIA_STORAGE_BUCKET", "shift-media"),
+        "MEDIA_STORAGE_ACCESS_KEY": _env("MEDIA_STORAGE_ACCESS_KEY"),
+        "MEDIA_STORAGE_SECRET_KEY": _env("MEDIA_STORAGE_SECRET_KEY"),
+        "MEDIA_STORAGE_REGION": _env("MEDIA_STORAGE_REGION", "us-east-1"),
+        "MEDIA_STORAGE_PUBLIC_BASE_URL": _env("MEDIA_STORAGE_PUBLIC_BASE_URL"),
+        "MEDIA_STORAGE_ADDRESSING": _env("MEDIA_STORAGE_ADDRESSING", "path"),
+        "MEDIA_STORAGE_CHECKSUMS": _env("MEDIA_STORAGE_CHECKSUMS", "when_required"),
+        "MEDIA_STORAGE_CONNECT_TIMEOUT": _env_int("MEDIA_STORAGE_CONNECT_TIMEOUT", 5, 1),
+        "MEDIA_STORAGE_READ_TIMEOUT": _env_int("MEDIA_STORAGE_READ_TIMEOUT", 30, 1),
+        "MEDIA_STORAGE_MAX_ATTEMPTS": _env_int("MEDIA_STORAGE_MAX_ATTEMPTS", 3, 1),
+        "MEDIA_LOCAL_ROOT": _env("MEDIA_LOCAL_ROOT"),
+        "MEDIA_MAX_UPLOAD_BYTES": _env_int("MEDIA_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, 1),
+        "MEDIA_MAX_FILES": _env_int("MEDIA_MAX_FILES", 5, 1),
+        "MEDIA_MAX_IMAGE_PIXELS": _env_int("MEDIA_MAX_IMAGE_PIXELS", 50_000_000, 1),
+        "MEDIA_URL_TTL_OWNER": _env_int("MEDIA_URL_TTL_OWNER", 300, 1),
+        "MEDIA_URL_TTL_MANAGER": _env_int("MEDIA_URL_TTL_MANAGER", 120, 1),
+        "MEDIA_URL_TTL_EMPLOYEE": _env_int("MEDIA_URL_TTL_EMPLOYEE", 60, 1),
+        "MEDIA_ARCHIVE_AFTER_DAYS": _env_int("MEDIA_ARCHIVE_AFTER_DAYS", 90, 0),
+        "MEDIA_ARCHIVE_STORAGE_CLASS": _env("MEDIA_ARCHIVE_STORAGE_CLASS", "STANDARD_IA"),
+        "MEDIA_NONCURRENT_EXPIRE_DAYS": _env_int("MEDIA_NONCURRENT_EXPIRE_DAYS", 30, 0),
+        "MEDIA_STORAGE_QUOTA_BYTES": _env_int("MEDIA_STORAGE_QUOTA_BYTES", 10 * 1024**3, 1),
+    }
+
+
+def build_config(instance_path, profile=None, overrides=None):
+    """Return the settings dict for a profile; production refuses weak or missing secrets."""
+    dotenv = os.environ.get("PORTAL_DOTENV", ".env")
+    if dotenv != "none":  # tests set "none" so a developer's .env cannot leak into them
+        load_dotenv(dotenv, override=False)
+    profile = profile or _env("PORTAL_ENV", "development")
+    if profile not in PROFILES:
+        raise ConfigError(f"PORTAL_ENV must be one of {', '.join(PROFILES)}, got {profile!r}")
+    production = profile == "production"
+    settings = {
+        "PORTAL_ENV": profile,
+        "TESTING": profile == "testing",
+        "SECRET_KEY": _env("SECRET_KEY"),
+        "SQLALCHEMY_DATABASE_URI": _env("DATABASE_URL", f"sqlite:///{Path(instance_path) / 'portal.db'}"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": production,
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session, so a slow upload form is not lost
+        "HTMX_CDN": _env_bool("HTMX_CDN", True),
+        "PROXY_FIX_X_FOR": _env_int("PROXY_FIX_X_FOR", 0, 0),
+        "BABEL_DEFAULT_LOCALE": "ru",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Moscow",
+        "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).resolve().parent.parent / "translations"),
+        **media_settings(),
+    }
+    settings.update(overrides or {})
+    _finish_secret_key(settings, instance_path, production)
+    return settings
+
+
+def _finish_secret_key(settings, instance_path, production):
+    key = settings.get("SECRET_KEY")
+    if production:
+        if not key or len(key) < 32 or key.startswith("change-me"):
+            raise ConfigError(
+                "SECRET_KEY must be set to a random value of at least 32 characters in production "
+                "(python -c 'import secrets; print(secrets.token_hex(32))')"
+            )
+    elif not key:
+        settings["SECRET_KEY"] = _dev_secret_key(instance_path)

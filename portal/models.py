@@ -1,0 +1,220 @@
+"""The data model: users and their businesses, shifts, cancellations, media objects, audit events."""
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship, validates
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .config import ROLES
+from .extensions import db
+
+SHIFT_STATUSES = ("scheduled", "cancellation_requested", "cancelled")
+CANCELLATION_STATUSES = ("pending", "approved", "rejected")
+MEDIA_STATUSES = ("pending", "ready")
+MEDIA_CONTEXTS = ("shift_cancellation", "task", "incident")
+
+
+def utcnow():
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """A timezone-aware timestamp stored as UTC; SQLite keeps it naive, PostgreSQL as timestamptz."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where an aware one is required")
+        value = value.astimezone(timezone.utc)
+        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def _check_in(column, values):
+    return sa.CheckConstraint(f"{column} IN ({', '.join(repr(v) for v in values)})", name=f"{column}_valid")
+
+
+class User(UserMixin, db.Model):
+    """A person who signs in. An owner is the tenant; managers and employees point at their owner."""
+
+    __tablename__ = "users"
+    __table_args__ = (_check_in("role", ROLES),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(120))
+    password_hash: Mapped[str] = mapped_column(sa.String(256))
+    role: Mapped[str] = mapped_column(sa.String(16))
+    owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    language: Mapped[str | None] = mapped_column(sa.String(8))
+    # Only meaningful on an owner's row: the business they run.
+    business_name: Mapped[str | None] = mapped_column(sa.String(160))
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="Europe/Moscow")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    owner: Mapped["User | None"] = relationship(remote_side=[id], foreign_keys=[owner_id])
+
+    @validates("email")
+    def _normalise_email(self, key, value):
+        # Stored lower-cased, so the unique constraint is case-insensitive on every database.
+        return value.strip().lower()
+
+    @validates("role")
+    def _check_role(self, key, value):
+        if value not in ROLES:
+            raise ValueError(f"unknown role {value!r}")
+        return value
+
+    @property
+    def is_active(self):
+        return self.active
+
+    @property
+    def business(self):
+        """The owner row that carries the business name and timezone."""
+        return self if self.role == "owner" else self.owner
+
+    def set_password(self, password):
+        """Store a salted hash of the password, never the password."""
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password):
+        """True when the password matches the stored hash."""
+        return check_password_hash(self.password_hash, password)
+
+
+class Shift(db.Model):
+    """One shift of one employee in one business."""
+
+    __tablename__ = "shifts"
+    __table_args__ = (
+        _check_in("status", SHIFT_STATUSES),
+        sa.Index("ix_shifts_owner_starts", "owner_id", "starts_at"),
+        sa.Index("ix_shifts_employee_starts", "employee_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    employee_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    title: Mapped[str] = mapped_column(sa.String(160))
+    status: Mapped[str] = mapped_column(sa.String(32), default="scheduled")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    employee: Mapped[User] = relationship(foreign_keys=[employee_id])
+    cancellations: Mapped[list["ShiftCancellation"]] = relationship(
+        back_populates="shift", order_by="ShiftCancellation.created_at.desc()"
+    )
+
+
+class ShiftCancellation(db.Model):
+    """An employee's request to cancel a shift, with its reason, proofs and the decision on it."""
+
+    __tablename__ = "shift_cancellations"
+    __table_args__ = (
+        _check_in("status", CANCELLATION_STATUSES),
+        sa.Index("ix_shift_cancellations_owner_created", "owner_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    shift_id: Mapped[int] = mapped_column(sa.ForeignKey("shifts.id"), index=True)
+    employee_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_comment: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    shift: Mapped[Shift] = relationship(back_populates="cancellations")
+    employee: Mapped[User] = relationship(foreign_keys=[employee_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    proofs: Mapped[list["MediaObject"]] = relationship(
+        primaryjoin=lambda: sa.and_(
+            foreign(MediaObject.subject_id) == ShiftCancellation.id,
+            MediaObject.context == "shift_cancellation",
+            MediaObject.status == "ready",
+            MediaObject.deleted_at.is_(None),
+        ),
+        order_by=lambda: MediaObject.uploaded_at,
+        viewonly=True,
+    )
+
+
+class MediaObject(db.Model):
+    """One stored file. Its row exists (pending) before its bytes, and is shown only once ready."""
+
+    __tablename__ = "media_objects"
+    __table_args__ = (
+        _check_in("status", MEDIA_STATUSES),
+        _check_in("context", MEDIA_CONTEXTS),
+        sa.Index("ix_media_objects_owner_uploaded", "owner_id", "uploaded_at"),
+        sa.Index("ix_media_objects_subject", "context", "subject_id"),
+        sa.Index("ix_media_objects_status_created", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(sa.String(36), unique=True)
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    owner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    context: Mapped[str] = mapped_column(sa.String(32))
+    subject_id: Mapped[int] = mapped_column()
+    shift_id: Mapped[int | None] = mapped_column(sa.ForeignKey("shifts.id"), index=True)
+    storage_key: Mapped[str] = mapped_column(sa.String(512), unique=True)
+    version_id: Mapped[str | None] = mapped_column(sa.String(1024))
+    content_type: Mapped[str] = mapped_column(sa.String(100))
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    original_filename: Mapped[str] = mapped_column(sa.String(255))
+    uploaded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    uploader_role: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    uploaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    thumbnail_key: Mapped[str | None] = mapped_column(sa.String(512))
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    uploaded_by: Mapped[User] = relationship(foreign_keys=[uploaded_by_id])
+
+    @property
+    def is_image(self):
+        return self.content_type.startswith("image/")
+
+
+class AuditEvent(db.Model):
+    """Who did what to which shift or media, from where, when. Written once, never edited."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        sa.Index("ix_audit_events_owner_at", "owner_id", "at"),
+        sa.Index("ix_audit_events_shift", "shift_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    actor_role: Mapped[str | None] = mapped_column(sa.String(16))
+    action: Mapped[str] = mapped_column(sa.String(48))
+    owner_id: Mapped[int] = mapped_column()
+    # Plain ids, not foreign keys: the log outlives whatever it talks about.
+    shift_id: Mapped[int | None] = mapped_column()
+    media_id: Mapped[int | None] = mapped_column()
+    ip: Mapped[str | None] = mapped_column(sa.String(45))
+    user_agent: Mapped[str | None] = mapped_column(sa.String(512))
+    detail: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+    actor: Mapped[User | None] = relationship()

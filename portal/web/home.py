@@ -1,0 +1,41 @@
+"""The home page: an employee's upcoming shifts, or this week's shifts of the business."""
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, render_template
+from flask_login import current_user, login_required
+
+from ..extensions import db
+from ..models import Shift, utcnow
+
+bp = Blueprint("home", __name__)
+
+
+def week_bounds(tz_name, today=None):
+    """Monday 00:00 to next Monday 00:00 of the current week in the business's timezone, as aware datetimes."""
+    tz = ZoneInfo(tz_name)
+    today = today or utcnow().astimezone(tz).date()
+    monday = today - timedelta(days=today.weekday())
+    start = datetime.combine(monday, time.min, tzinfo=tz)
+    return start, start + timedelta(days=7)
+
+
+@bp.route("/")
+@login_required
+def index():
+    """Employee: my upcoming shifts. Owner and manager: this week's shifts of the business."""
+    if current_user.role == "employee":
+        shifts = db.session.execute(
+            db.select(Shift)
+            .where(Shift.employee_id == current_user.id, Shift.ends_at >= utcnow())
+            .order_by(Shift.starts_at)
+            .limit(50)
+        ).scalars().all()
+        return render_template("home/employee.html", shifts=shifts)
+    start, end = week_bounds(current_user.business.timezone)
+    shifts = db.session.execute(
+        db.select(Shift)
+        .where(Shift.owner_id == current_user.owner_id, Shift.starts_at >= start, Shift.starts_at < end)
+        .order_by(Shift.starts_at)
+    ).scalars().all()
+    return render_template("home/team.html", shifts=shifts, week_start=start, week_end=end - timedelta(days=1))

@@ -1,0 +1,212 @@
+"""Real fixtures: a migrated database (SQLite, or PostgreSQL with TEST_DATABASE_URL), the app, clients, factories."""
+import contextvars
+import functools
+import os
+import re
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from werkzeug.security import generate_password_hash
+
+os.environ["PORTAL_DOTENV"] = "none"  # a developer's .env must not change what the tests see
+
+from portal import create_app  # noqa: E402
+from portal.extensions import db  # noqa: E402
+from portal.models import Shift, User, utcnow  # noqa: E402
+
+PASSWORD = "correct horse battery"
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+@functools.cache
+def password_hash():
+    """One hash for every test user: hashing is slow on purpose, tests need not pay for it each time."""
+    return generate_password_hash(PASSWORD)
+
+
+def _reset_postgres(url):
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        meta = sa.MetaData()
+        meta.reflect(conn)
+        meta.drop_all(conn)
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """A database migrated to head once per session: PostgreSQL when TEST_DATABASE_URL is set, else SQLite."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        _reset_postgres(url)
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x" * 32}, profile="testing")
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+def make_app(database_url, tmp_path, **overrides):
+    """An app on the test database with storage under tmp_path; overrides win."""
+    settings = {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECRET_KEY": "test-secret-key-" + "x" * 32,
+        "MEDIA_STORAGE_PROVIDER": "local",
+        "MEDIA_LOCAL_ROOT": str(tmp_path / "media"),
+        "HTMX_CDN": True,
+    }
+    settings.update(overrides)
+    return create_app(settings, profile="testing")
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    """The app for one test; every table is emptied afterwards."""
+    app = make_app(database_url, tmp_path)
+    with app.app_context():
+        yield app
+        db.session.rollback()
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+        db.session.commit()
+        db.engine.dispose()
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose requests run outside the test's app context, as real requests do.
+
+    Without this, Flask reuses the test's pushed app context for each request, so `g`, the
+    database session and Flask-Babel's cached locale would leak from one request to the next.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+@pytest.fixture
+def client(app):
+    app.test_client_class = IsolatedClient
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"  # tests read English unless they ask otherwise
+    return client
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class Factory:
+    """Small builders for businesses, users and shifts."""
+
+    def __init__(self):
+        self.counter = 0
+
+    def _email(self, prefix):
+        self.counter += 1
+        return f"{prefix}{self.counter}@test.example"
+
+    def business(self, name="Test Café", tz="Europe/Moscow"):
+        """An owner (the tenant) with a business name and timezone."""
+        owner = User(email=self._email("owner"), display_name=f"Owner of {name}", role="owner",
+                     business_name=name, timezone=tz, password_hash=password_hash())
+        db.session.add(owner)
+        db.session.flush()
+        owner.owner_id = owner.id
+        db.session.commit()
+        return owner
+
+    def user(self, owner, role="employee", name=None, **fields):
+        """A manager or employee of the owner's business."""
+        user = User(email=self._email(role), display_name=name or f"{role} {self.counter}", role=role,
+                    owner_id=owner.id, password_hash=password_hash(), **fields)
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    def shift(self, employee, starts_in=timedelta(days=1), hours=8, title="Front desk", status="scheduled"):
+        """A shift of an employee, starting starts_in from now."""
+        starts = utcnow().replace(microsecond=0) + starts_in
+        shift = Shift(owner_id=employee.owner_id, employee_id=employee.id, starts_at=starts,
+                      ends_at=starts + timedelta(hours=hours), title=title, status=status)
+        db.session.add(shift)
+        db.session.commit()
+        return shift
+
+
+@pytest.fixture
+def factory(app):
+    return Factory()
+
+
+class World:
+    """Two businesses, A and B, each with an owner, a manager, two employees and shifts."""
+
+    def __init__(self, factory):
+        self.a = self._business(factory, "Alpha")
+        self.b = self._business(factory, "Beta")
+
+    @staticmethod
+    def _business(factory, name):
+        owner = factory.business(name)
+        manager = factory.user(owner, "manager", name=f"{name} Manager")
+        emp1 = factory.user(owner, "employee", name=f"{name} Worker One")
+        emp2 = factory.user(owner, "employee", name=f"{name} Worker Two")
+        shift1 = factory.shift(emp1, title=f"{name} bar")
+        shift2 = factory.shift(emp2, title=f"{name} hall")
+        return type("Business", (), dict(owner=owner, manager=manager, emp1=emp1, emp2=emp2,
+                                         shift1=shift1, shift2=shift2))
+
+    def user(self, who):
+        """'a.owner' -> the owner of business A."""
+        business, role = who.split(".")
+        return getattr(getattr(self, business), role)
+
+
+@pytest.fixture
+def world(factory):
+    return World(factory)
+
+
+def csrf_token_from(html):
+    match = CSRF_RE.search(html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+class Auth:
+    """Signs a test client in and out through the real login form."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, user_or_email, password=PASSWORD):
+        email = getattr(user_or_email, "email", user_or_email)
+        token = csrf_token_from(self.client.get("/login").get_data(as_text=True))
+        return self.client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+
+    def csrf_token(self, path="/"):
+        return csrf_token_from(self.client.get(path).get_data(as_text=True))
+
+    def logout(self):
+        return self.client.post("/logout", data={"csrf_token": self.csrf_token()})
+
+
+@pytest.fixture
+def auth(client):
+    return Auth(client)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say loudly when the browser tests did not run."""
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if "BROWSER TESTS SKIPPED" in str(r.longrepr)]
+    if skipped:
+        terminalreporter.write_line(
+            f"!!! {len(skipped)} browser tests were SKIPPED: install Chromium (apt-get install chromium) !!!",
+            red=True, bold=True)

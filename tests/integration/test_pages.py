@@ -1,0 +1,97 @@
+"""What each role sees on the home page, in which language, and the assets every page relies on."""
+from datetime import timedelta
+
+from portal.extensions import db
+from portal.http import HTMX_SRI, HTMX_VERSION
+
+
+def test_employee_sees_only_their_upcoming_shifts(client, auth, world, factory):
+    past = factory.shift(world.a.emp1, starts_in=-timedelta(days=2), title="Yesterday's shift")
+    auth.login(world.a.emp1)
+    page = client.get("/").get_data(as_text=True)
+    assert world.a.shift1.title in page
+    assert world.a.shift2.title not in page  # a colleague's
+    assert world.b.shift1.title not in page  # another business
+    assert past.title not in page
+
+
+def test_owner_sees_this_weeks_shifts_of_their_business_only(client, auth, world, factory):
+    next_month = factory.shift(world.a.emp1, starts_in=timedelta(days=30), title="Far future")
+    auth.login(world.a.owner)
+    page = client.get("/").get_data(as_text=True)
+    # shift1/shift2 start tomorrow; they are in this week unless today is Sunday
+    from portal.web.home import week_bounds
+
+    start, end = week_bounds("Europe/Moscow")
+    for shift in (world.a.shift1, world.a.shift2):
+        assert (shift.title in page) == (start <= shift.starts_at < end)
+    assert world.a.emp1.display_name in page or world.a.shift1.starts_at >= end
+    assert world.b.shift1.title not in page and world.b.emp1.display_name not in page
+    assert next_month.title not in page
+
+
+def test_manager_sees_the_same_week_as_the_owner(client, auth, world):
+    auth.login(world.a.owner)
+    owner_page = client.get("/").get_data(as_text=True)
+    auth.logout()
+    auth.login(world.a.manager)
+    manager_page = client.get("/").get_data(as_text=True)
+    strip = lambda page: page.split('<main', 1)[1]  # noqa: E731
+    assert strip(owner_page).count("shift-row") == strip(manager_page).count("shift-row")
+
+
+def test_shift_times_are_shown_in_the_business_timezone(client, auth, world, factory):
+    owner = factory.business("Ekb", tz="Asia/Yekaterinburg")
+    employee = factory.user(owner, language="en")
+    shift = factory.shift(employee)
+    auth.login(employee)
+    page = client.get("/").get_data(as_text=True)
+    local = shift.starts_at.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Yekaterinburg"))
+    assert local.strftime("%H:%M") in page
+
+
+def test_user_language_setting_wins_over_the_browser(client, auth, world):
+    world.a.emp1.language = "ru"
+    db.session.commit()
+    auth.login(world.a.emp1)
+    page = client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Мои ближайшие смены" in page
+    world.a.emp1.language = "en"
+    db.session.commit()
+    page = client.get("/", headers={"Accept-Language": "ru"}).get_data(as_text=True)
+    assert "My upcoming shifts" in page
+
+
+def test_without_a_setting_the_browser_language_is_used(client):
+    assert "Войти" in client.get("/login", headers={"Accept-Language": "ru-RU,ru;q=0.9"}).get_data(as_text=True)
+    assert "Sign in" in client.get("/login", headers={"Accept-Language": "en-GB,en;q=0.8"}).get_data(as_text=True)
+
+
+def test_htmx_comes_from_the_cdn_with_integrity_and_a_local_fallback(client):
+    page = client.get("/login").get_data(as_text=True)
+    assert f'integrity="{HTMX_SRI}"' in page and f"htmx.org@{HTMX_VERSION}" in page
+    assert f"/static/vendor/htmx-{HTMX_VERSION}.min.js" in page
+
+
+def test_pinned_htmx_matches_the_integrity_hash(client):
+    import base64
+    import hashlib
+
+    body = client.get(f"/static/vendor/htmx-{HTMX_VERSION}.min.js").data
+    digest = base64.b64encode(hashlib.sha384(body).digest()).decode()
+    assert f"sha384-{digest}" == HTMX_SRI
+
+
+def test_pages_carry_security_headers(client):
+    response = client.get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp and "object-src 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "Strict-Transport-Security" not in response.headers  # production only
+
+
+def test_the_inline_fallback_script_carries_the_csp_nonce(client):
+    response = client.get("/login")
+    nonce = response.headers["Content-Security-Policy"].split("'nonce-")[1].split("'")[0]
+    assert f'<script nonce="{nonce}">' in response.get_data(as_text=True)

@@ -1,0 +1,91 @@
+"""Settings: defaults, environment overrides, clear errors and the production refusal."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from portal.config import ConfigError, build_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    for name in list(os.environ):
+        if name.startswith(("MEDIA_", "PORTAL_ENV", "SECRET_KEY", "DATABASE_URL", "PROXY_FIX", "HTMX_")):
+            monkeypatch.delenv(name)
+    return monkeypatch
+
+
+def test_development_defaults_use_sqlite_local_storage_and_a_generated_key(clean_env, tmp_path):
+    settings = build_config(tmp_path, "development")
+    assert settings["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'portal.db'}"
+    assert settings["MEDIA_STORAGE_PROVIDER"] == "local"
+    assert settings["MEDIA_STORAGE_BUCKET"] == "shift-media"
+    assert settings["MEDIA_MAX_UPLOAD_BYTES"] == 10 * 1024 * 1024
+    assert len(settings["SECRET_KEY"]) == 64
+    # the generated key is kept, so a restart keeps people signed in
+    assert build_config(tmp_path, "development")["SECRET_KEY"] == settings["SECRET_KEY"]
+
+
+def test_environment_overrides_defaults(clean_env, tmp_path):
+    clean_env.setenv("MEDIA_STORAGE_PROVIDER", "s3")
+    clean_env.setenv("MEDIA_STORAGE_REGION", "ru-central1")
+    clean_env.setenv("MEDIA_URL_TTL_OWNER", "600")
+    clean_env.setenv("DATABASE_URL", "postgresql://db/portal")
+    settings = build_config(tmp_path, "development")
+    assert settings["MEDIA_STORAGE_PROVIDER"] == "s3"
+    assert settings["MEDIA_STORAGE_REGION"] == "ru-central1"
+    assert settings["MEDIA_URL_TTL_OWNER"] == 600
+    assert settings["SQLALCHEMY_DATABASE_URI"] == "postgresql://db/portal"
+
+
+def test_dotenv_file_is_read_and_environment_wins(clean_env, tmp_path):
+    env_file = tmp_path / "test.env"
+    env_file.write_text("MEDIA_STORAGE_BUCKET=from-file\nMEDIA_STORAGE_REGION=from-file\n")
+    clean_env.setenv("PORTAL_DOTENV", str(env_file))
+    clean_env.setenv("MEDIA_STORAGE_REGION", "from-env")
+    settings = build_config(tmp_path, "development")
+    assert settings["MEDIA_STORAGE_BUCKET"] == "from-file"
+    assert settings["MEDIA_STORAGE_REGION"] == "from-env"
+    clean_env.delenv("MEDIA_STORAGE_BUCKET")
+
+
+@pytest.mark.parametrize("name,value,expected", [
+    ("MEDIA_MAX_UPLOAD_BYTES", "ten", "MEDIA_MAX_UPLOAD_BYTES must be a whole number, got 'ten'"),
+    ("MEDIA_URL_TTL_OWNER", "0", "MEDIA_URL_TTL_OWNER must be at least 1, got 0"),
+    ("HTMX_CDN", "maybe", "HTMX_CDN must be true or false, got 'maybe'"),
+    ("PORTAL_ENV", "staging", "PORTAL_ENV must be one of development, testing, production, got 'staging'"),
+])
+def test_malformed_setting_names_itself(clean_env, tmp_path, name, value, expected):
+    clean_env.setenv(name, value)
+    with pytest.raises(ConfigError, match=expected):
+        build_config(tmp_path)
+
+
+@pytest.mark.parametrize("key", [None, "short", "change-me-" + "x" * 40])
+def test_production_refuses_missing_or_weak_secret_key(clean_env, tmp_path, key):
+    if key:
+        clean_env.setenv("SECRET_KEY", key)
+    with pytest.raises(ConfigError, match="SECRET_KEY must be set"):
+        build_config(tmp_path, "production")
+
+
+def test_production_with_a_real_key_has_secure_cookies(clean_env, tmp_path):
+    clean_env.setenv("SECRET_KEY", "k" * 64)
+    settings = build_config(tmp_path, "production")
+    assert settings["SESSION_COOKIE_SECURE"] and settings["REMEMBER_COOKIE_SECURE"]
+    assert settings["SESSION_COOKIE_HTTPONLY"] and settings["SESSION_COOKIE_SAMESITE"] == "Lax"
+    assert not (tmp_path / "dev-secret-key").exists()
+
+
+def test_wsgi_in_production_without_key_exits_with_one_line(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
+    env.update(PORTAL_ENV="production", PORTAL_DOTENV="none", DATABASE_URL=f"sqlite:///{tmp_path}/x.db")
+    result = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("portal: SECRET_KEY must be set")
