@@ -21,9 +21,10 @@ def create_app(config=None, profile=None):
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     _init_extensions(app)
     _register_blueprints(app)
-    from . import cli, http
+    from . import cli, http, media
 
     http.init_app(app)
+    media.init_app(app)
     cli.init_app(app)
     return app
 
@@ -44,8 +45,9 @@ def _init_extensions(app):
 
 def _register_blueprints(app):
     from .auth import bp as auth_bp
-    from .web import home, shifts
+    from .web import home, local_media, shifts
 
     app.register_blueprint(auth_bp)
+    app.register_blueprint(local_media.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(shifts.bp)

@@ -112,6 +112,10 @@ def build_config(instance_path, profile=None, overrides=None):
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).resolve().parent.parent / "translations"),
         **media_settings(),
     }
+    settings["MEDIA_LOCAL_ROOT"] = settings["MEDIA_LOCAL_ROOT"] or str(Path(instance_path) / "media")
+    # The request may carry several files plus the form's text fields; each file is checked on its own.
+    settings["MAX_CONTENT_LENGTH"] = settings["MEDIA_MAX_UPLOAD_BYTES"] * settings["MEDIA_MAX_FILES"] + 1024 * 1024
+    settings["MAX_FORM_PARTS"] = 50
     settings.update(overrides or {})
     _finish_secret_key(settings, instance_path, production)
     return settings

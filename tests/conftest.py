@@ -71,11 +71,16 @@ def app(database_url, tmp_path):
     app = make_app(database_url, tmp_path)
     with app.app_context():
         yield app
-        db.session.rollback()
-        for table in reversed(db.metadata.sorted_tables):
-            db.session.execute(table.delete())
-        db.session.commit()
-        db.engine.dispose()
+        empty_database()
+
+
+def empty_database():
+    """Delete every row (children first) and close the app's connections."""
+    db.session.rollback()
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
+    db.session.commit()
+    db.engine.dispose()
 
 
 class IsolatedClient(FlaskClient):
@@ -138,6 +143,18 @@ class Factory:
         db.session.add(shift)
         db.session.commit()
         return shift
+
+
+    def cancellation(self, shift, reason="Sick, note attached"):
+        """A pending cancellation request of a shift by its employee."""
+        from portal.models import ShiftCancellation
+
+        cancellation = ShiftCancellation(owner_id=shift.owner_id, shift_id=shift.id, employee_id=shift.employee_id,
+                                         reason=reason)
+        shift.status = "cancellation_requested"
+        db.session.add(cancellation)
+        db.session.commit()
+        return cancellation
 
 
 @pytest.fixture
@@ -203,6 +220,22 @@ def auth(client):
     return Auth(client)
 
 
+def pytest_runtest_setup(item):
+    """Tests marked real_s3 need a server that checks signatures, expiry and policies; moto does not."""
+    if item.get_closest_marker("real_s3") and os.environ.get("TEST_S3") != "ceph":
+        pytest.skip("needs a real S3 implementation (moto does not check signatures, expiry, credentials or "
+                    "policies); runs with TEST_S3=ceph")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """With TEST_S3=ceph every test must run: a skip there is a failure."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if os.environ.get("TEST_S3") == "ceph" and reporter and reporter.stats.get("skipped"):
+        reporter.write_line(f"TEST_S3=ceph: {len(reporter.stats['skipped'])} tests were skipped; "
+                            "on a real S3 server nothing may be skipped", red=True, bold=True)
+        session.exitstatus = 1
+
+
 def pytest_terminal_summary(terminalreporter):
     """Say loudly when the browser tests did not run."""
     skipped = [r for r in terminalreporter.stats.get("skipped", []) if "BROWSER TESTS SKIPPED" in str(r.longrepr)]
@@ -210,3 +243,7 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(
             f"!!! {len(skipped)} browser tests were SKIPPED: install Chromium (apt-get install chromium) !!!",
             red=True, bold=True)
+
+
+from tests.media_fixtures import media_app, provider  # noqa: E402,F401  (fixtures)
+from tests.s3_server import s3_server  # noqa: E402,F401  (fixture)

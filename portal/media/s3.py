@@ -1,0 +1,175 @@
+"""S3MediaStorage: any S3-compatible store (MinIO, AWS S3, Yandex, Selectel, VK Cloud, Ceph RGW) via boto3."""
+import threading
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionError as BotoConnectionError
+
+from .disposition import content_disposition
+from .storage import ObjectNotFoundError, StorageError, StoredObject
+
+NOT_FOUND = {"404", "NoSuchKey", "NotFound", "NoSuchVersion"}
+DENIED = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "Forbidden", "403"}
+UNSUPPORTED = {"NotImplemented", "501", "MethodNotAllowed", "405", "InvalidRequest", "InvalidArgument",
+               "InvalidStorageClass", "MalformedXML", "UnsupportedOperation", "XNotImplemented"}
+
+
+def _remaining(stream):
+    """How many bytes are left in a seekable stream, without moving it."""
+    start = stream.tell()
+    end = stream.seek(0, 2)
+    stream.seek(start)
+    return end - start
+
+
+class S3MediaStorage:
+    """Objects in one private bucket; one lazily built boto3 client reused for every call."""
+
+    def __init__(self, *, bucket, endpoint=None, region="us-east-1", access_key=None, secret_key=None,
+                 public_base_url=None, addressing="path", checksums="when_required",
+                 connect_timeout=5, read_timeout=30, max_attempts=3):
+        self.bucket = bucket
+        self.endpoint = endpoint
+        self.region = region
+        self.public_base_url = public_base_url
+        self._credentials = {"aws_access_key_id": access_key, "aws_secret_access_key": secret_key}
+        self._config = Config(
+            region_name=region,
+            signature_version="s3v4",
+            s3={"addressing_style": addressing},
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            retries={"mode": "standard", "max_attempts": max_attempts},
+            request_checksum_calculation=checksums,
+            response_checksum_validation=checksums,
+        )
+        self._clients = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings):
+        """Build from the MEDIA_STORAGE_* settings."""
+        if settings.get("MEDIA_STORAGE_ADDRESSING") not in ("path", "virtual", "auto"):
+            raise StorageError("MEDIA_STORAGE_ADDRESSING must be 'path', 'virtual' or 'auto'")
+        if settings.get("MEDIA_STORAGE_CHECKSUMS") not in ("when_required", "when_supported"):
+            raise StorageError("MEDIA_STORAGE_CHECKSUMS must be 'when_required' or 'when_supported'")
+        return cls(
+            bucket=settings["MEDIA_STORAGE_BUCKET"],
+            endpoint=settings.get("MEDIA_STORAGE_ENDPOINT"),
+            region=settings.get("MEDIA_STORAGE_REGION") or "us-east-1",
+            access_key=settings.get("MEDIA_STORAGE_ACCESS_KEY"),
+            secret_key=settings.get("MEDIA_STORAGE_SECRET_KEY"),
+            public_base_url=settings.get("MEDIA_STORAGE_PUBLIC_BASE_URL"),
+            addressing=settings.get("MEDIA_STORAGE_ADDRESSING", "path"),
+            checksums=settings.get("MEDIA_STORAGE_CHECKSUMS", "when_required"),
+            connect_timeout=settings.get("MEDIA_STORAGE_CONNECT_TIMEOUT", 5),
+            read_timeout=settings.get("MEDIA_STORAGE_READ_TIMEOUT", 30),
+            max_attempts=settings.get("MEDIA_STORAGE_MAX_ATTEMPTS", 3),
+        )
+
+    def _client(self, endpoint=None):
+        """The boto3 client for an endpoint, built once (boto3 clients are thread-safe)."""
+        endpoint = endpoint or self.endpoint
+        with self._lock:
+            client = self._clients.get(endpoint)
+            if client is None:
+                client = boto3.session.Session().client(
+                    "s3", endpoint_url=endpoint, config=self._config, **self._credentials)
+                self._clients[endpoint] = client
+            return client
+
+    def _fail(self, exc, operation, key=None):
+        """Turn a boto3 error into a StorageError a person can act on."""
+        where = self.endpoint or "AWS S3"
+        if isinstance(exc, ClientError):
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in NOT_FOUND:
+                return ObjectNotFoundError(f"The file {key} is not in the store.", operation=operation, key=key)
+            if code == "NoSuchBucket":
+                return StorageError(f"The bucket {self.bucket} does not exist at {where}; run `flask media init`.",
+                                    operation=operation, key=key)
+            if code in DENIED:
+                return StorageError(f"The store at {where} refused access ({code}); check "
+                                    "MEDIA_STORAGE_ACCESS_KEY, MEDIA_STORAGE_SECRET_KEY and the bucket policy.",
+                                    operation=operation, key=key)
+            return StorageError(f"The store at {where} answered {code or 'an error'} to {operation}; try again later.",
+                                operation=operation, key=key)
+        if isinstance(exc, BotoConnectionError):
+            return StorageError(f"The store at {where} cannot be reached; check MEDIA_STORAGE_ENDPOINT or try "
+                                "again later.", operation=operation, key=key)
+        return StorageError(f"The store at {where} failed during {operation}: {type(exc).__name__}; try again later.",
+                            operation=operation, key=key)
+
+    def put(self, key, stream, *, content_type, metadata):
+        """Store the stream's bytes under key."""
+        size = _remaining(stream)
+        try:
+            answer = self._client().put_object(
+                Bucket=self.bucket, Key=key, Body=stream, ContentType=content_type, Metadata=metadata)
+        except (BotoCoreError, ClientError) as exc:
+            raise self._fail(exc, "put", key) from exc
+        return StoredObject(key=key, size=size, content_type=content_type, version_id=answer.get("VersionId"),
+                            etag=answer.get("ETag", "").strip('"') or None, metadata=dict(metadata))
+
+    def open(self, key, *, version_id=None):
+        """A streaming body of the object (or of one version of it)."""
+        extra = {"VersionId": version_id} if version_id else {}
+        try:
+            return self._client().get_object(Bucket=self.bucket, Key=key, **extra)["Body"]
+        except (BotoCoreError, ClientError) as exc:
+            raise self._fail(exc, "open", key) from exc
+
+    def stat(self, key):
+        """Size, type, version and metadata, from a HEAD request."""
+        try:
+            head = self._client().head_object(Bucket=self.bucket, Key=key)
+        except (BotoCoreError, ClientError) as exc:
+            raise self._fail(exc, "stat", key) from exc
+        return StoredObject(key=key, size=head["ContentLength"], content_type=head.get("ContentType"),
+                            version_id=head.get("VersionId"), etag=head.get("ETag", "").strip('"') or None,
+                            last_modified=head.get("LastModified"), metadata=head.get("Metadata", {}))
+
+    def exists(self, key):
+        """True when a HEAD finds the object."""
+        try:
+            self.stat(key)
+        except ObjectNotFoundError:
+            return False
+        return True
+
+    def delete(self, key, *, version_id=None):
+        """Delete the object (under versioning: a delete marker, old versions stay) or one version for good."""
+        extra = {"VersionId": version_id} if version_id else {}
+        try:
+            self._client().delete_object(Bucket=self.bucket, Key=key, **extra)
+        except (BotoCoreError, ClientError) as exc:
+            error = self._fail(exc, "delete", key)
+            if not isinstance(error, ObjectNotFoundError):
+                raise error from exc
+
+    def presigned_url(self, key, *, expires_in, download_name=None):
+        """A SigV4 GET URL, signed for the public address browsers use when one is set."""
+        disposition = content_disposition("attachment" if download_name else "inline", download_name)
+        params = {"Bucket": self.bucket, "Key": key, "ResponseContentDisposition": disposition}
+        try:
+            return self._client(self.public_base_url).generate_presigned_url(
+                "get_object", Params=params, ExpiresIn=int(expires_in))
+        except (BotoCoreError, ClientError) as exc:
+            raise self._fail(exc, "presign", key) from exc
+
+    def iter_objects(self, prefix=""):
+        """Every object under prefix, page by page."""
+        try:
+            pages = self._client().get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+            for page in pages:
+                for item in page.get("Contents", []):
+                    yield StoredObject(key=item["Key"], size=item["Size"], etag=item.get("ETag", "").strip('"'),
+                                       last_modified=item.get("LastModified"))
+        except (BotoCoreError, ClientError) as exc:
+            raise self._fail(exc, "list", prefix) from exc
+
+    def setup(self, settings):
+        """Create the bucket if missing, then versioning, public access block, encryption, lifecycle."""
+        from .s3_setup import setup_bucket
+
+        return setup_bucket(self, self._client(), settings)

@@ -1,0 +1,72 @@
+"""The storage interface every provider implements, its value type and its one error type."""
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import BinaryIO, Iterator, Protocol
+
+
+class StorageError(Exception):
+    """The store failed; the message says what a person can do about it."""
+
+    def __init__(self, message, *, operation=None, key=None):
+        super().__init__(message)
+        self.operation = operation
+        self.key = key
+
+
+class ObjectNotFoundError(StorageError):
+    """The object (or version) asked for does not exist."""
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """What the store knows about one object."""
+
+    key: str
+    size: int
+    content_type: str | None = None
+    version_id: str | None = None
+    etag: str | None = None
+    last_modified: datetime | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+class MediaStorage(Protocol):
+    """A handful of verbs; every provider answers them the same way."""
+
+    def put(self, key: str, stream: BinaryIO, *, content_type: str, metadata: dict[str, str]) -> StoredObject:
+        """Store the stream's bytes under key, replacing (or versioning) what was there."""
+
+    def open(self, key: str, *, version_id: str | None = None) -> BinaryIO:
+        """A readable binary stream of the object; ObjectNotFoundError if it is missing."""
+
+    def stat(self, key: str) -> StoredObject:
+        """Size, type, version and metadata of the object; ObjectNotFoundError if it is missing."""
+
+    def delete(self, key: str, *, version_id: str | None = None) -> None:
+        """Remove the object (or one version of it, for good); a missing object is not an error."""
+
+    def exists(self, key: str) -> bool:
+        """True when the object exists."""
+
+    def presigned_url(self, key: str, *, expires_in: int, download_name: str | None = None) -> str:
+        """A URL that serves the object for expires_in seconds: inline, or as a download named download_name."""
+
+    def iter_objects(self, prefix: str = "") -> Iterator[StoredObject]:
+        """Every object whose key starts with prefix (metadata not loaded)."""
+
+    def setup(self, settings: dict) -> list[tuple[str, str]]:
+        """Create and configure the bucket (idempotent); return (step, outcome) lines for a person to read."""
+
+
+def build_storage(settings):
+    """The provider named by MEDIA_STORAGE_PROVIDER, configured from settings."""
+    provider = settings.get("MEDIA_STORAGE_PROVIDER", "local")
+    if provider == "s3":
+        from .s3 import S3MediaStorage
+
+        return S3MediaStorage.from_settings(settings)
+    if provider == "local":
+        from .local import LocalMediaStorage
+
+        return LocalMediaStorage.from_settings(settings)
+    raise StorageError(f"MEDIA_STORAGE_PROVIDER must be 'local' or 's3', got {provider!r}")

@@ -1,0 +1,34 @@
+"""Serves the local provider's files through its signed, expiring URLs (the local stand-in for presigned S3)."""
+from flask import Blueprint, abort, current_app, request, send_file
+
+from ..media import storage as media_storage
+from ..media.disposition import content_disposition
+from ..media.local import SIGNATURE_PARAM, LocalMediaStorage
+from ..media.storage import ObjectNotFoundError
+
+bp = Blueprint("local_media", __name__)
+
+
+@bp.route("/local-media/<path:key>")
+def serve(key):
+    """Send the file when the link's signature is valid and fresh; 403 otherwise."""
+    store = media_storage()
+    if not isinstance(store, LocalMediaStorage):
+        abort(404)
+    download = request.args.get("download")
+    if not store.verify(key, request.args.get("expires"), download, request.args.get(SIGNATURE_PARAM)):
+        abort(403)
+    try:
+        info = store.stat(key)
+        handle = store.open(key)
+    except ObjectNotFoundError:
+        abort(404)
+    response = send_file(handle, mimetype=info.content_type or "application/octet-stream",
+                         conditional=False, max_age=0)
+    response.headers["Content-Disposition"] = content_disposition("attachment" if download else "inline", download)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    if not (info.content_type or "").endswith("/pdf"):  # the browser's PDF viewer does not run in a sandbox
+        response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    current_app.logger.debug("local media served")
+    return response

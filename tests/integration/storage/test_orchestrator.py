@@ -1,0 +1,188 @@
+"""The orchestrator end to end on each provider: key layout, metadata, thumbnails, audit, and failures."""
+import io
+import re
+from urllib.parse import unquote
+
+import pytest
+from PIL import Image
+from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
+
+from portal.extensions import db
+from portal.media import orchestrator, storage
+from portal.media.orchestrator import Upload
+from portal.media.storage import StorageError
+from portal.models import AuditEvent, MediaObject
+from tests.conftest import Factory
+from tests.media_fixtures import jpeg_bytes, pdf_bytes
+
+KEY_RE = r"shift-cancellations/{owner}/{shift}/[0-9a-f]{{8}}-[0-9a-f]{{4}}-4[0-9a-f]{{3}}-[0-9a-f]{{4}}-[0-9a-f]{{12}}\.{ext}"
+
+
+@pytest.fixture
+def case(media_app):
+    """An employee with a shift and a pending cancellation of it."""
+    factory = Factory()
+    owner = factory.business("Store Co")
+    employee = factory.user(owner)
+    shift = factory.shift(employee)
+    return type("Case", (), dict(owner=owner, employee=employee, shift=shift,
+                                 cancellation=factory.cancellation(shift)))
+
+
+def store(case, data, name="справка.jpg"):
+    return orchestrator().store_cancellation_proof(case.cancellation, Upload(io.BytesIO(data), name),
+                                                   actor=case.employee)
+
+
+def bucket_keys():
+    return sorted(o.key for o in storage().iter_objects(""))
+
+
+def test_stored_jpeg_is_ready_under_the_key_layout_with_thumbnail(case):
+    media = store(case, jpeg_bytes())
+    assert media.status == "ready" and media.uploaded_at is not None
+    assert re.fullmatch(KEY_RE.format(owner=case.owner.id, shift=case.shift.id, ext="jpg"), media.storage_key)
+    assert media.thumbnail_key == media.storage_key[:-4] + ".thumb.webp"
+    assert bucket_keys() == sorted([media.storage_key, media.thumbnail_key])
+    with Image.open(storage().open(media.thumbnail_key)) as thumb:
+        assert thumb.format == "WEBP" and max(thumb.size) <= 400
+
+
+def test_object_metadata_describes_the_upload(case):
+    media = store(case, jpeg_bytes(), name="Больничный лист.jpg")
+    meta = storage().stat(media.storage_key).metadata
+    assert meta["mime"] == "image/jpeg"
+    assert meta["uploader-role"] == "employee" and meta["uploader-id"] == str(case.employee.id)
+    assert meta["shift-id"] == str(case.shift.id)
+    assert meta["sha256"] == media.sha256 and len(media.sha256) == 64
+    assert unquote(meta["original-filename"]) == "Больничный лист.jpg"
+    assert meta["uploaded-at"].startswith(str(media.created_at.year))
+
+
+def test_upload_writes_one_audit_event(case):
+    media = store(case, pdf_bytes())
+    events = db.session.execute(db.select(AuditEvent)).scalars().all()
+    assert [(e.action, e.actor_id, e.media_id, e.shift_id) for e in events] == \
+        [("media.upload", case.employee.id, media.id, case.shift.id)]
+
+
+def test_pdf_gets_a_first_page_thumbnail(case):
+    media = store(case, pdf_bytes(), name="note.pdf")
+    assert media.content_type == "application/pdf" and media.storage_key.endswith(".pdf")
+    with Image.open(storage().open(media.thumbnail_key)) as thumb:
+        assert thumb.format == "WEBP"
+
+
+def test_list_media_shows_only_ready_and_not_deleted(case):
+    first, second = store(case, jpeg_bytes()), store(case, pdf_bytes(), "b.pdf")
+    db.session.add(MediaObject(uuid="x" * 36, status="pending", owner_id=case.owner.id,
+                               context="shift_cancellation", subject_id=case.cancellation.id, storage_key="k/x.jpg",
+                               content_type="image/jpeg", size=1, sha256="0" * 64, original_filename="x.jpg",
+                               uploaded_by_id=case.employee.id, uploader_role="employee"))
+    db.session.commit()
+    orchestrator().delete_media(second, actor=case.employee)
+    listed = orchestrator().list_media("shift_cancellation", case.owner.id, case.cancellation.id)
+    assert [m.id for m in listed] == [first.id]
+    assert not storage().exists(second.storage_key)
+
+
+def test_presigned_url_lifetime_depends_on_the_viewer_role(case, media_app):
+    media = store(case, jpeg_bytes())
+    for role, setting in [("owner", "MEDIA_URL_TTL_OWNER"), ("employee", "MEDIA_URL_TTL_EMPLOYEE")]:
+        viewer = case.owner if role == "owner" else case.employee
+        link = orchestrator().generate_presigned_url(media, viewer)
+        remaining = (link.expires_at - media.uploaded_at).total_seconds()
+        assert media_app.config[setting] - 5 <= remaining <= media_app.config[setting] + 5
+
+
+def test_unreachable_store_raises_and_leaves_no_row(case, media_app, provider):
+    from tests.s3_server import free_port
+
+    if provider == "local":
+        media_app.config["MEDIA_LOCAL_ROOT"] = "/proc/no-such-place"
+    else:
+        media_app.config["MEDIA_STORAGE_ENDPOINT"] = f"http://127.0.0.1:{free_port()}"
+    from portal.media.storage import build_storage
+
+    media_app.extensions["media_storage"] = build_storage(media_app.config)
+    with pytest.raises(StorageError) as failure:
+        store(case, jpeg_bytes())
+    assert "cannot be reached" in str(failure.value) or "Cannot write" in str(failure.value)
+    assert db.session.execute(db.select(db.func.count(MediaObject.id))).scalar() == 0
+    assert db.session.execute(db.select(db.func.count(AuditEvent.id))).scalar() == 0
+
+
+def test_failing_final_commit_leaves_no_object_in_the_bucket(case):
+    def database_down(mapper, connection, target):
+        raise OperationalError("INSERT INTO audit_events", {}, Exception("connection lost"))
+
+    event.listen(AuditEvent, "before_insert", database_down)
+    try:
+        with pytest.raises(OperationalError):
+            store(case, jpeg_bytes())
+    finally:
+        event.remove(AuditEvent, "before_insert", database_down)
+    assert bucket_keys() == []
+    assert db.session.execute(db.select(db.func.count(MediaObject.id))).scalar() == 0
+
+
+def test_gps_is_stripped_and_the_photo_is_upright(case):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise to view
+    exif[0x010F] = "PhoneMaker"
+    exif.get_ifd(0x8825).update({1: "N", 2: (55.0, 45.0, 21.0), 3: "E", 4: (37.0, 37.0, 4.0)})
+    media = store(case, jpeg_bytes(size=(640, 480), exif=exif.tobytes()))
+    with Image.open(storage().open(media.storage_key)) as stored:
+        assert stored.size == (480, 640)  # upright: the rotation was applied
+        assert not stored.getexif()  # no EXIF at all, so no GPS
+        assert b"PhoneMaker" not in storage().open(media.storage_key).read()
+    with Image.open(storage().open(media.thumbnail_key)) as thumb:
+        assert thumb.size[1] > thumb.size[0]
+
+
+def test_upright_jpeg_keeps_its_pixels_and_loses_its_metadata(case):
+    exif = Image.Exif()
+    exif.get_ifd(0x8825).update({1: "N", 2: (1.0, 2.0, 3.0)})
+    original = jpeg_bytes(exif=exif.tobytes())
+    media = store(case, original)
+    data = storage().open(media.storage_key).read()
+    assert len(data) < len(original) and data.endswith(original[-1000:])  # same scan data, no re-encoding
+    with Image.open(io.BytesIO(data)) as stored:
+        assert not stored.getexif()
+
+
+def _table_counts():
+    return tuple(db.session.execute(db.select(db.func.count(model.id))).scalar() for model in (MediaObject, AuditEvent))
+
+
+@pytest.mark.parametrize("name", list(__import__("tests.badfiles", fromlist=["REFUSED"]).REFUSED))
+def test_refused_file_changes_neither_bucket_nor_tables(case, name):
+    from portal.media.validation import ValidationError
+    from tests.badfiles import REFUSED
+
+    data, filename, code = REFUSED[name]
+    before = (bucket_keys(), _table_counts())
+    with pytest.raises(ValidationError) as refused:
+        store(case, data, filename)
+    assert refused.value.code == code
+    assert (bucket_keys(), _table_counts()) == before
+
+
+def test_oversized_file_is_refused_without_storing(case, media_app):
+    from portal.media.validation import ValidationError
+
+    media_app.config["MEDIA_MAX_UPLOAD_BYTES"] = 2000
+    with pytest.raises(ValidationError) as refused:
+        store(case, jpeg_bytes(size=(800, 800), quality=95))
+    assert refused.value.code == "too_large" and bucket_keys() == []
+
+
+@pytest.mark.parametrize("given", list(__import__("tests.badfiles", fromlist=["HOSTILE_NAMES"]).HOSTILE_NAMES))
+def test_hostile_filename_is_accepted_but_never_reaches_the_key(case, given):
+    from tests.badfiles import HOSTILE_NAMES
+
+    media = store(case, jpeg_bytes(), given)
+    assert media.original_filename == HOSTILE_NAMES[given]
+    assert re.fullmatch(KEY_RE.format(owner=case.owner.id, shift=case.shift.id, ext="jpg"), media.storage_key)
+    assert unquote(storage().stat(media.storage_key).metadata["original-filename"]) == HOSTILE_NAMES[given]

@@ -1,0 +1,83 @@
+"""What only an S3 bucket has: versioning, bucket set-up by `flask media init`, versions of failed uploads."""
+import io
+
+import boto3
+import pytest
+from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
+
+from portal.media import orchestrator, storage
+from portal.media.orchestrator import Upload
+from portal.models import AuditEvent
+from tests.conftest import Factory
+from tests.media_fixtures import jpeg_bytes
+
+
+@pytest.fixture
+def provider():
+    return "s3"
+
+
+@pytest.fixture
+def s3(media_app, s3_server):
+    """A plain boto3 client on the same server, to look at the bucket from outside the app."""
+    return boto3.client("s3", endpoint_url=s3_server.endpoint, region_name=s3_server.region,
+                        aws_access_key_id=s3_server.access_key, aws_secret_access_key=s3_server.secret_key)
+
+
+def bucket(media_app):
+    return media_app.config["MEDIA_STORAGE_BUCKET"]
+
+
+def test_media_init_turns_on_versioning_and_lifecycle(media_app, s3):
+    assert s3.get_bucket_versioning(Bucket=bucket(media_app))["Status"] == "Enabled"
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket(media_app))["Rules"]
+    expiry = next(r for r in rules if r["ID"] == "expire-noncurrent-versions")
+    assert expiry["NoncurrentVersionExpiration"]["NoncurrentDays"] == media_app.config["MEDIA_NONCURRENT_EXPIRE_DAYS"]
+
+
+def test_media_init_reports_each_step(media_app):
+    output = media_app.test_cli_runner().invoke(args=["media", "init"]).output
+    for step in ("bucket", "versioning", "public access block", "default encryption", "lifecycle"):
+        assert step in output
+    assert "exists" in output  # second run: nothing created again
+
+
+def test_an_object_put_twice_keeps_both_versions(media_app, s3):
+    key = "shift-cancellations/1/1/same.pdf"
+    first = storage().put(key, io.BytesIO(b"first"), content_type="application/pdf", metadata={})
+    second = storage().put(key, io.BytesIO(b"second"), content_type="application/pdf", metadata={})
+    assert first.version_id and second.version_id and first.version_id != second.version_id
+    versions = s3.list_object_versions(Bucket=bucket(media_app), Prefix=key)["Versions"]
+    assert len(versions) == 2
+    assert storage().open(key, version_id=first.version_id).read() == b"first"
+    assert storage().open(key).read() == b"second"
+
+
+def test_failed_commit_leaves_no_version_behind(media_app, s3):
+    factory = Factory()
+    owner = factory.business()
+    employee = factory.user(owner)
+    cancellation = factory.cancellation(factory.shift(employee))
+
+    def database_down(mapper, connection, target):
+        raise OperationalError("INSERT", {}, Exception("connection lost"))
+
+    event.listen(AuditEvent, "before_insert", database_down)
+    try:
+        with pytest.raises(OperationalError):
+            orchestrator().store_cancellation_proof(cancellation, Upload(io.BytesIO(jpeg_bytes()), "a.jpg"),
+                                                    actor=employee)
+    finally:
+        event.remove(AuditEvent, "before_insert", database_down)
+    listing = s3.list_object_versions(Bucket=bucket(media_app))
+    assert listing.get("Versions", []) == [] and listing.get("DeleteMarkers", []) == []
+
+
+@pytest.mark.real_s3
+def test_wrong_credentials_become_a_storage_error_that_names_the_settings(media_app):
+    from portal.media.storage import StorageError, build_storage
+
+    settings = dict(media_app.config, MEDIA_STORAGE_SECRET_KEY="wrong", MEDIA_STORAGE_ACCESS_KEY="wrong")
+    with pytest.raises(StorageError, match="MEDIA_STORAGE_ACCESS_KEY"):
+        build_storage(settings).put("k/x.pdf", io.BytesIO(b"x"), content_type="application/pdf", metadata={})

@@ -1,0 +1,75 @@
+"""The bad-input suite for validation: every refused kind gets its message; good files pass."""
+import io
+
+import pytest
+
+from portal.media.validation import ValidationError, clean_display_name, read_limited, validate
+from tests.badfiles import ACCEPTED, HOSTILE_NAMES, REFUSED
+from tests.media_fixtures import png_bytes
+
+LIMIT = 10 * 1024 * 1024
+PIXELS = 50_000_000
+
+
+@pytest.mark.parametrize("name", list(REFUSED))
+def test_refused_kinds_raise_with_their_code(name):
+    data, filename, code = REFUSED[name]
+    with pytest.raises(ValidationError) as refused:
+        validate(data, filename, max_bytes=LIMIT, max_pixels=PIXELS)
+    assert refused.value.code == code
+    assert str(refused.value)
+
+
+def test_wrong_type_message_says_what_is_allowed(app):
+    data, filename, _ = REFUSED["html named jpg"]
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        with pytest.raises(ValidationError) as refused:
+            validate(data, filename, max_bytes=LIMIT, max_pixels=PIXELS)
+        assert "Allowed: JPEG, PNG or WebP photos and PDF documents." in str(refused.value)
+
+
+@pytest.mark.parametrize("name", list(ACCEPTED))
+def test_good_files_pass_with_the_sniffed_type(name):
+    data, filename, content_type = ACCEPTED[name]
+    checked = validate(data, filename, max_bytes=LIMIT, max_pixels=PIXELS)
+    assert checked.content_type == content_type
+    assert checked.extension == {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}[content_type]
+
+
+def test_a_file_of_exactly_the_limit_passes_and_one_byte_more_does_not():
+    data = png_bytes()
+    exact = data + b"\x00" * (4096 - len(data))  # bytes after IEND do not change what the file is
+    assert validate(exact, "a.png", max_bytes=4096, max_pixels=PIXELS).content_type == "image/png"
+    assert read_limited(io.BytesIO(exact), 4096) == exact
+    with pytest.raises(ValidationError) as refused:
+        read_limited(io.BytesIO(exact + b"\x00"), 4096)
+    assert refused.value.code == "too_large"
+    with pytest.raises(ValidationError):
+        validate(exact + b"\x00", "a.png", max_bytes=4096, max_pixels=PIXELS)
+
+
+def test_read_limited_stops_reading_after_the_limit():
+    class Endless(io.RawIOBase):
+        served = 0
+
+        def read(self, size=-1):
+            self.served += size
+            return b"\x00" * size
+
+    stream = Endless()
+    with pytest.raises(ValidationError):
+        read_limited(stream, 1024 * 1024)
+    assert stream.served <= 1024 * 1024 + 1
+
+
+def test_image_over_the_pixel_limit_is_refused():
+    data = png_bytes(size=(300, 200))
+    with pytest.raises(ValidationError) as refused:
+        validate(data, "big.png", max_bytes=LIMIT, max_pixels=300 * 200 - 1)
+    assert refused.value.code == "image"
+    assert validate(data, "big.png", max_bytes=LIMIT, max_pixels=300 * 200).content_type == "image/png"
+
+
+@pytest.mark.parametrize("given,expected", list(HOSTILE_NAMES.items()))
+def test_hostile_filenames_are_cleaned(given, expected):
+    assert clean_display_name(given, "jpg") == expected
