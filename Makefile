@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask
 export FLASK_APP := wsgi.py
 
-.PHONY: run test install install-dev sysdeps translations messages migrate seed bench screenshots clean
+.PHONY: run test test-ceph install install-dev sysdeps translations messages migrate seed bench screenshots clean
 
 run: install translations migrate seed  ## set up everything and serve on http://127.0.0.1:5000
 	$(FLASK) run --host 127.0.0.1 --port 5000
@@ -45,6 +45,10 @@ migrate: install
 
 seed: install
 	$(FLASK) seed-demo
+
+test-ceph: install-dev translations  ## the whole suite with the storage tests on a throwaway Ceph RGW
+	bash scripts/ceph-s3.sh up
+	TEST_S3=ceph $(PY) -m pytest $(PYTEST_ARGS); status=$$?; bash scripts/ceph-s3.sh down; exit $$status
 
 bench: install-dev
 	$(PY) -m bench

@@ -42,8 +42,22 @@ def media_app(provider, database_url, tmp_path, request):
     with app.app_context():
         result = app.test_cli_runner().invoke(args=["media", "init"])
         assert result.exit_code == 0, result.output
+        store = app.extensions["media_storage"]
         yield app
         empty_database()
+        if provider == "s3":
+            drop_bucket(store)
+
+
+def drop_bucket(store):
+    """Delete every version in the test bucket, then the bucket, so servers don't pile up buckets."""
+    client = store._client()
+    for page in client.get_paginator("list_object_versions").paginate(Bucket=store.bucket):
+        items = page.get("Versions", []) + page.get("DeleteMarkers", [])
+        if items:
+            client.delete_objects(Bucket=store.bucket, Delete={
+                "Objects": [{"Key": i["Key"], "VersionId": i["VersionId"]} for i in items], "Quiet": True})
+    client.delete_bucket(Bucket=store.bucket)
 
 
 def jpeg_bytes(size=(640, 480), color=(200, 30, 30), exif=None, quality=85):

@@ -57,7 +57,7 @@ class CephServer:
         self.endpoint = os.environ.get("TEST_S3_ENDPOINT", "http://127.0.0.1:7480")
         self.access_key = os.environ.get("TEST_S3_ACCESS_KEY", "portaltestaccess")
         self.secret_key = os.environ.get("TEST_S3_SECRET_KEY", "portaltestsecret")
-        self.region = os.environ.get("TEST_S3_REGION", "us-east-1")
+        self.region = os.environ.get("TEST_S3_REGION", "default")
         wait_for_http(self.endpoint, timeout=10)
 
     def stop(self):
