@@ -50,6 +50,9 @@ test-ceph: install-dev translations  ## the whole suite with the storage tests o
 	bash scripts/ceph-s3.sh up
 	TEST_S3=ceph $(PY) -m pytest $(PYTEST_ARGS); status=$$?; bash scripts/ceph-s3.sh down; exit $$status
 
+screenshots: install-dev translations  ## save the README's screenshots under docs/screenshots/
+	$(PY) scripts/screenshots.py
+
 bench: install-dev
 	$(PY) -m bench
 

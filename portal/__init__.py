@@ -39,15 +39,17 @@ def _init_extensions(app):
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
-    login_manager.session_protection = "strong"
+    login_manager.session_protection = "basic"  # "strong" would sign out phones whose address changes
     login_manager.user_loader(lambda user_id: db.session.get(models.User, int(user_id)))
 
 
 def _register_blueprints(app):
     from .auth import bp as auth_bp
-    from .web import home, local_media, shifts
+    from .web import api, audit, cancellations, home, local_media, media, shifts
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(local_media.bp)
+    for module in (api, audit, cancellations, media):
+        app.register_blueprint(module.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(shifts.bp)

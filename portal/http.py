@@ -3,7 +3,7 @@ import secrets
 from urllib.parse import urlsplit
 
 from flask import g, render_template, request
-from flask_babel import format_datetime, get_locale, get_timezone, gettext as _
+from flask_babel import format_date, format_datetime, get_locale, get_timezone, gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -24,8 +24,12 @@ def init_app(app):
     app.before_request(_make_nonce)
     app.after_request(_security_headers)
     app.context_processor(_template_globals)
+    # Plain functions as globals, so macros rendered on their own (htmx fragments) see them too.
+    app.jinja_env.globals.update(role_label=labels.role_label, status_label=labels.status_label,
+                                 action_label=labels.action_label)
     app.add_template_filter(_local_time, "localtime")
     app.add_template_filter(_group_by_day, "groupby_day")
+    app.add_template_filter(lambda day: format_date(day, "EEE d MMM"), "format_day")
     for code in (400, 403, 404, 405, 413, 500):
         app.register_error_handler(code, _error_page)
     app.register_error_handler(CSRFError, _csrf_error)
@@ -41,8 +45,6 @@ def _template_globals():
         "htmx": {"version": HTMX_VERSION, "sri": HTMX_SRI, "cdn_url": HTMX_CDN_URL},
         "current_locale": str(get_locale() or "ru"),
         "nav_items": labels.nav_items(current_user),
-        "role_label": labels.role_label,
-        "status_label": labels.status_label,
     }
 
 

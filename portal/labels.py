@@ -12,11 +12,25 @@ STATUS_LABELS = {
     "rejected": _l("Rejected"),
 }
 
-# Endpoint and label of each navigation item, by role. Items are added as page families arrive.
+ACTION_LABELS = {
+    "media.upload": _l("Uploaded a file"),
+    "media.view": _l("Opened a file"),
+    "media.download": _l("Downloaded a file"),
+    "media.delete": _l("Removed a file"),
+    "media.api_links": _l("Fetched file links (API)"),
+    "cancellation.request": _l("Asked to cancel a shift"),
+    "cancellation.withdraw": _l("Withdrew a request"),
+    "cancellation.approve": _l("Approved a cancellation"),
+    "cancellation.reject": _l("Rejected a cancellation"),
+}
+
+# Endpoint and label of each navigation item, by role.
 NAV = {
-    "owner": [("home.index", _l("This week"))],
-    "manager": [("home.index", _l("This week"))],
-    "employee": [("home.index", _l("My shifts"))],
+    "owner": [("home.index", _l("This week")), ("shifts.week", _l("Shift cards")),
+              ("cancellations.index", _l("Cancellations")), ("audit.index", _l("Audit log"))],
+    "manager": [("home.index", _l("This week")), ("shifts.week", _l("Shift cards")),
+                ("cancellations.index", _l("Cancellations")), ("audit.index", _l("Audit log"))],
+    "employee": [("home.index", _l("My shifts")), ("cancellations.index", _l("Cancel a shift"))],
 }
 
 
@@ -28,6 +42,11 @@ def role_label(role):
 def status_label(status):
     """The translated name of a shift or cancellation status."""
     return STATUS_LABELS.get(status, status)
+
+
+def action_label(action):
+    """The translated description of an audit action."""
+    return ACTION_LABELS.get(action, action)
 
 
 def nav_items(user):

@@ -10,7 +10,7 @@ from .config import ROLES
 from .extensions import db
 
 SHIFT_STATUSES = ("scheduled", "cancellation_requested", "cancelled")
-CANCELLATION_STATUSES = ("pending", "approved", "rejected")
+CANCELLATION_STATUSES = ("pending", "approved", "rejected", "withdrawn")
 MEDIA_STATUSES = ("pending", "ready")
 MEDIA_CONTEXTS = ("shift_cancellation", "task", "incident")
 

@@ -247,3 +247,20 @@ def pytest_terminal_summary(terminalreporter):
 
 from tests.media_fixtures import media_app, provider  # noqa: E402,F401  (fixtures)
 from tests.s3_server import s3_server  # noqa: E402,F401  (fixture)
+
+
+@pytest.fixture
+def proofs(world):
+    """World plus a pending cancellation of shift A1 (by a.emp1) and of B1 (by b.emp1), each with a JPEG proof."""
+    import io as _io
+
+    from portal.media import orchestrator
+    from portal.media.orchestrator import Upload
+    from tests.media_fixtures import jpeg_bytes
+
+    factory = Factory()
+    for business in (world.a, world.b):
+        business.cancellation = factory.cancellation(business.shift1)
+        business.proof = orchestrator().store_cancellation_proof(
+            business.cancellation, Upload(_io.BytesIO(jpeg_bytes()), "справка.jpg"), actor=business.emp1)
+    return world

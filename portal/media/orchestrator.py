@@ -48,18 +48,30 @@ class MediaOrchestrator:
         return validation.validate(data, upload.filename, max_bytes=self.settings["MEDIA_MAX_UPLOAD_BYTES"],
                                    max_pixels=self.settings["MEDIA_MAX_IMAGE_PIXELS"])
 
-    def store_cancellation_proof(self, cancellation, upload, *, actor, source=None):
-        """Store one proof file of a shift cancellation; return its ready MediaObject."""
-        return self.store(context="shift_cancellation", owner_id=cancellation.owner_id, subject_id=cancellation.id,
-                          shift_id=cancellation.shift_id, upload=upload, actor=actor, source=source)
+    def store_cancellation_proofs(self, cancellation, files, *, actor, source=None, on_ready=None):
+        """Store validated proof files of a shift cancellation together; return their ready rows."""
+        return self.store_files(context="shift_cancellation", owner_id=cancellation.owner_id,
+                                subject_id=cancellation.id, shift_id=cancellation.shift_id, files=files,
+                                actor=actor, source=source, on_ready=on_ready)
 
-    def store(self, *, context, owner_id, subject_id, shift_id, upload, actor, source=None, validated=None):
-        """Validate, prepare and store one file for a subject; return the ready row."""
-        validated = validated or self.validate(upload)
-        prepared = images.prepare(validated.data, validated.content_type)
-        row = self._pending_row(context, owner_id, subject_id, shift_id, validated, prepared, actor)
-        put = self._put_objects(row, validated, prepared, actor)
-        return self._mark_ready(row, put, actor, source)
+    def store_cancellation_proof(self, cancellation, upload, *, actor, source=None):
+        """Validate and store one proof file of a shift cancellation; return its ready MediaObject."""
+        return self.store_cancellation_proofs(cancellation, [self.validate(upload)], actor=actor, source=source)[0]
+
+    def store_files(self, *, context, owner_id, subject_id, shift_id, files, actor, source=None, on_ready=None):
+        """Store validated files for one subject, all or none; on_ready() joins the final transaction."""
+        prepared = [images.prepare(f.data, f.content_type) for f in files]
+        rows = [self._pending_row(context, owner_id, subject_id, shift_id, f, p, actor)
+                for f, p in zip(files, prepared)]
+        db.session.commit()  # the keys are on record before any byte moves
+        put = []
+        try:
+            for row, ready in zip(rows, prepared):
+                put.extend(self._put_objects(row, ready))
+        except StorageError:
+            self._discard([r.id for r in rows], put or [rows[0].storage_key])
+            raise
+        return self._mark_ready(rows, put, actor, source, on_ready)
 
     def _pending_row(self, context, owner_id, subject_id, shift_id, validated, prepared, actor):
         media_uuid = keys.new_uuid()
@@ -69,9 +81,9 @@ class MediaOrchestrator:
             shift_id=shift_id, storage_key=key, content_type=validated.content_type, size=len(prepared.data),
             sha256=hashlib.sha256(prepared.data).hexdigest(), original_filename=validated.display_name,
             uploaded_by_id=actor.id, uploader_role=actor.role, thumbnail_key=keys.thumbnail_key(key),
+            created_at=utcnow(),
         )
         db.session.add(row)
-        db.session.commit()  # the key is on record before any byte moves
         return row
 
     def _metadata(self, row):
@@ -85,22 +97,16 @@ class MediaOrchestrator:
             "original-filename": quote(row.original_filename, safe=""),
         }
 
-    def _put_objects(self, row, validated, prepared, actor):
-        """Put the file and its thumbnail; on failure remove what was put and the pending row."""
-        metadata = self._metadata(row)
-        put = []
-        try:
-            put.append(self.storage.put(row.storage_key, io.BytesIO(prepared.data),
-                                        content_type=row.content_type, metadata=metadata))
-            put.append(self.storage.put(row.thumbnail_key, io.BytesIO(prepared.thumbnail),
-                                        content_type="image/webp", metadata={"thumbnail-of": row.uuid}))
-        except StorageError:
-            self._discard(row.id, put or [row.storage_key])
-            raise
-        return put
+    def _put_objects(self, row, prepared):
+        """Put one file and its thumbnail; return what was stored."""
+        stored = self.storage.put(row.storage_key, io.BytesIO(prepared.data), content_type=row.content_type,
+                                  metadata=self._metadata(row))
+        thumb = self.storage.put(row.thumbnail_key, io.BytesIO(prepared.thumbnail), content_type="image/webp",
+                                 metadata={"thumbnail-of": row.uuid})
+        return [stored, thumb]
 
-    def _discard(self, row_id, objects):
-        """Best-effort removal of a failed upload's objects (the exact versions it wrote) and pending row."""
+    def _discard(self, row_ids, objects):
+        """Best-effort removal of a failed upload's objects (the exact versions it wrote) and pending rows."""
         db.session.rollback()
         for item in objects:
             try:
@@ -111,25 +117,31 @@ class MediaOrchestrator:
             except StorageError:
                 pass  # the pending row (if it survives) still names the key for repair
         try:
-            db.session.execute(db.delete(MediaObject).where(MediaObject.id == row_id, MediaObject.status == "pending"))
+            db.session.execute(db.delete(MediaObject).where(MediaObject.id.in_(row_ids),
+                                                            MediaObject.status == "pending"))
             db.session.commit()
         except SQLAlchemyError:
-            db.session.rollback()  # the database is down too: repair finds the pending row later
+            db.session.rollback()  # the database is down too: repair finds the pending rows later
 
-    def _mark_ready(self, row, put, actor, source):
-        row_id = row.id
+    def _mark_ready(self, rows, put, actor, source, on_ready):
+        row_ids = [r.id for r in rows]
+        versions = {item.key: item.version_id for item in put}
         try:
-            row.status = "ready"
-            row.version_id = put[0].version_id
-            row.uploaded_at = utcnow()
-            audit.record("media.upload", actor=actor, owner_id=row.owner_id, source=source, shift_id=row.shift_id,
-                         media_id=row.id, detail={"filename": row.original_filename, "size": row.size,
-                                                  "content_type": row.content_type, "key": row.storage_key})
+            for row in rows:
+                row.status = "ready"
+                row.version_id = versions.get(row.storage_key)
+                row.uploaded_at = utcnow()
+                audit.record("media.upload", actor=actor, owner_id=row.owner_id, source=source,
+                             shift_id=row.shift_id, media_id=row.id,
+                             detail={"filename": row.original_filename, "size": row.size,
+                                     "content_type": row.content_type, "key": row.storage_key})
+            if on_ready:
+                on_ready()
             db.session.commit()
         except SQLAlchemyError:
-            self._discard(row_id, put)
+            self._discard(row_ids, put)
             raise
-        return row
+        return rows
 
     def list_media(self, context, owner_id, subject_id):
         """The ready, not deleted media of one subject, oldest first."""

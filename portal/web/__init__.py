@@ -1,1 +1,35 @@
-"""The pages, one module per page family."""
+"""The pages, one module per page family, and the few helpers they share."""
+from flask import current_app, get_template_attribute, request
+
+from ..audit import RequestInfo
+
+# One status policy for htmx: a form with errors answers 422 and static/js/portal.js lets htmx swap it.
+FORM_ERROR = 422
+
+
+def request_source():
+    """Who is asking from where, for the audit log (the client address is proxy-aware via ProxyFix)."""
+    return RequestInfo(ip=request.remote_addr, user_agent=request.user_agent.string or None)
+
+
+def is_htmx():
+    """True for a request htmx made (it sends HX-Request: true)."""
+    return request.headers.get("HX-Request") == "true"
+
+
+def render_block(template_name, block_name, **context):
+    """Render one named block of a page template, for an htmx request that replaces that part of the page."""
+    app = current_app
+    template = app.jinja_env.get_template(template_name)
+    app.update_template_context(context)
+    return "".join(template.blocks[block_name](template.new_context(context)))
+
+
+def render_macro(template_name, macro_name, *args, **kwargs):
+    """Render one macro (a card, a list) on its own."""
+    return get_template_attribute(template_name, macro_name)(*args, **kwargs)
+
+
+def uploaded_files(field):
+    """The files of a multi-file input, without the empty part browsers send when none was chosen."""
+    return [f for f in request.files.getlist(field) if f and (f.filename or f.content_length)]

@@ -1,10 +1,50 @@
-"""Shift pages: one shift in detail (the week view of cards grows here)."""
-from flask import Blueprint, render_template
+"""Shift pages: the week of shift cards for owners and managers, and one shift in detail."""
+from datetime import date, timedelta
+
+from flask import Blueprint, render_template, request
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
 
 from ..auth.guards import roles_required, tenant_get_or_404
-from ..models import Shift
+from ..extensions import db
+from ..models import Shift, ShiftCancellation
+from .home import week_bounds
 
 bp = Blueprint("shifts", __name__, url_prefix="/shifts")
+
+
+def _week_start_arg():
+    try:
+        return date.fromisoformat(request.args.get("week", ""))
+    except ValueError:
+        return None
+
+
+def latest_request(shift):
+    """The shift's newest cancellation request that was not withdrawn, if any."""
+    return next((c for c in shift.cancellations if c.status != "withdrawn"), None)
+
+
+@bp.route("/")
+@roles_required("owner", "manager")
+def week():
+    """A week of shift cards by day, with cancellation reasons and proof thumbnails."""
+    start, end = week_bounds(current_user.business.timezone, _week_start_arg())
+    shifts = db.session.execute(
+        db.select(Shift)
+        .where(Shift.owner_id == current_user.owner_id, Shift.starts_at >= start, Shift.starts_at < end)
+        .options(selectinload(Shift.employee),
+                 selectinload(Shift.cancellations).selectinload(ShiftCancellation.proofs),
+                 selectinload(Shift.cancellations).selectinload(ShiftCancellation.decided_by))
+        .order_by(Shift.starts_at)
+    ).scalars().all()
+    days = [(start + timedelta(days=i)).date() for i in range(7)]
+    by_day = {day: [] for day in days}
+    for shift in shifts:
+        by_day.setdefault(shift.starts_at.astimezone(start.tzinfo).date(), []).append(shift)
+    return render_template("shifts/week.html", days=days, by_day=by_day, week_start=start,
+                           prev_week=(start - timedelta(days=7)).date(), next_week=(start + timedelta(days=7)).date(),
+                           latest_request=latest_request)
 
 
 @bp.route("/<int:shift_id>")
@@ -12,4 +52,4 @@ bp = Blueprint("shifts", __name__, url_prefix="/shifts")
 def show(shift_id):
     """One shift: an employee sees only their own; others see any of their business."""
     shift = tenant_get_or_404(Shift, shift_id, employee_field="employee_id")
-    return render_template("shifts/show.html", shift=shift)
+    return render_template("shifts/show.html", shift=shift, request_=latest_request(shift))

@@ -1,12 +1,121 @@
-// Small behaviours shared by every page. htmx does the requests; this file only adds what htmx lacks.
+// Small behaviours shared by every page. htmx does the requests; this adds upload progress, cancelling,
+// drag and drop with a list of the chosen files, and lets htmx show our error fragments.
 (function () {
   "use strict";
-  // Let htmx swap our error fragments (422 for a form with errors) instead of ignoring them.
+
+  // Our error answers (400 expired form, 409 already decided, 422 form errors, 503 store down) carry a
+  // fragment meant for the page: let htmx swap them instead of dropping them.
+  var SWAP_ON_ERROR = [400, 409, 422, 503];
   document.addEventListener("htmx:beforeSwap", function (event) {
-    var status = event.detail.xhr.status;
-    if (status === 422 || status === 400) {
+    if (SWAP_ON_ERROR.indexOf(event.detail.xhr.status) !== -1) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
     }
+  });
+
+  // ---- upload progress and cancel -------------------------------------------------------------
+  function progressParts(form) {
+    var status = form.querySelector("[data-upload-status]");
+    return {
+      box: status,
+      bar: form.querySelector("progress"),
+      percent: status && status.querySelector("[data-upload-percent]")
+    };
+  }
+
+  document.addEventListener("htmx:xhr:loadstart", function (event) {
+    var parts = progressParts(event.target);
+    if (!parts.bar) return;
+    if (parts.box) parts.box.hidden = false;
+    parts.bar.hidden = false;
+    parts.bar.value = 0;
+  });
+
+  document.addEventListener("htmx:xhr:progress", function (event) {
+    var parts = progressParts(event.target);
+    if (!parts.bar || !event.detail.lengthComputable) return;
+    var value = Math.round((event.detail.loaded / event.detail.total) * 100);
+    parts.bar.value = value;
+    if (parts.percent) parts.percent.textContent = value + "%";
+  });
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var parts = progressParts(event.target);
+    if (parts.box) parts.box.hidden = true;
+    else if (parts.bar) parts.bar.hidden = true;
+  });
+
+  document.addEventListener("click", function (event) {
+    var cancel = event.target.closest("[data-upload-cancel]");
+    if (!cancel) return;
+    var form = cancel.closest("form");
+    htmx.trigger(form, "htmx:abort");
+    var parts = progressParts(form);
+    if (parts.box) parts.box.hidden = true;
+  });
+
+  // A file input that uploads as soon as files are chosen (adding proofs to a pending request).
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("input.auto-submit") && event.target.files.length) {
+      event.target.form.requestSubmit();
+    }
+  });
+
+  // ---- drag and drop, and the list of chosen files --------------------------------------------
+  function setFiles(input, files) {
+    var transfer = new DataTransfer();
+    files.forEach(function (file) { transfer.items.add(file); });
+    input.files = transfer.files;
+    renderChosen(input);
+  }
+
+  function humanSize(bytes) {
+    return bytes >= 1048576 ? (bytes / 1048576).toFixed(1) + " MB" : Math.max(1, Math.round(bytes / 1024)) + " KB";
+  }
+
+  function renderChosen(input) {
+    var zone = input.closest("[data-dropzone]");
+    var list = zone && zone.querySelector("[data-chosen-files]");
+    if (!list) return;
+    list.textContent = "";
+    Array.prototype.forEach.call(input.files, function (file, index) {
+      var item = document.createElement("li");
+      item.textContent = file.name + " · " + humanSize(file.size) + " ";
+      var remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "link";
+      remove.textContent = "✕";
+      remove.setAttribute("aria-label", (document.documentElement.lang === "ru" ? "Убрать " : "Remove ") + file.name);
+      remove.addEventListener("click", function () {
+        setFiles(input, Array.prototype.filter.call(input.files, function (_, i) { return i !== index; }));
+      });
+      item.appendChild(remove);
+      list.appendChild(item);
+    });
+  }
+
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("[data-dropzone] input[type=file]")) renderChosen(event.target);
+  });
+
+  ["dragenter", "dragover"].forEach(function (type) {
+    document.addEventListener(type, function (event) {
+      var zone = event.target.closest && event.target.closest("[data-dropzone]");
+      if (!zone) return;
+      event.preventDefault();
+      zone.classList.add("dragging");
+    });
+  });
+  document.addEventListener("dragleave", function (event) {
+    var zone = event.target.closest && event.target.closest("[data-dropzone]");
+    if (zone) zone.classList.remove("dragging");
+  });
+  document.addEventListener("drop", function (event) {
+    var zone = event.target.closest && event.target.closest("[data-dropzone]");
+    if (!zone) return;
+    event.preventDefault();
+    zone.classList.remove("dragging");
+    var input = zone.querySelector("input[type=file]");
+    setFiles(input, Array.prototype.slice.call(input.files).concat(Array.prototype.slice.call(event.dataTransfer.files)));
   });
 })();

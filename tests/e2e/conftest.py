@@ -38,15 +38,26 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def live_server(app):
-    """The test app served over HTTP on a free loopback port, in a thread."""
+def _serve(app):
+    """Serve the app over HTTP on a free loopback port, in a thread, until the generator is closed."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(5)
+
+
+@pytest.fixture
+def live_server(app):
+    """The test app (local storage) served over HTTP."""
+    yield from _serve(app)
+
+
+@pytest.fixture
+def s3_live_server(media_app):
+    """The app on the S3 provider (moto or Ceph), served over HTTP: images load from the store itself."""
+    yield from _serve(media_app)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ def sign_in(page, base, user):
 def test_employee_signs_in_and_sees_their_shift(page, live_server, world):
     sign_in(page, live_server, world.a.emp1)
     page.wait_for_selector("text=My upcoming shifts")
+    page.wait_for_load_state("load")  # the scripts sit at the end of the body
     assert page.is_visible(f"text={world.a.shift1.title}")
     assert not page.is_visible(f"text={world.a.shift2.title}")
     assert page.evaluate("typeof window.htmx") == "object"  # the vendored fallback took over

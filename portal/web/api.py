@@ -1,0 +1,66 @@
+"""JSON API for remote clients of the shift cards. Errors are JSON too: {"error": {"code", "message"}}."""
+from flask import Blueprint, jsonify
+from flask_login import current_user
+
+from .. import audit
+from ..extensions import csrf, db
+from ..media import orchestrator
+from ..media.storage import StorageError
+from ..models import Shift
+from . import request_source
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+csrf.exempt(bp)  # read-only GETs; the session cookie is SameSite=Lax
+
+MESSAGES = {
+    401: ("unauthorized", "Sign in first."),
+    403: ("forbidden", "Your role may not use this endpoint."),
+    404: ("not_found", "No such shift."),
+    503: ("storage_unavailable", "The file store is not available right now."),
+}
+
+
+def error(status):
+    """The stable error shape of the API."""
+    code, message = MESSAGES[status]
+    return jsonify({"error": {"code": code, "message": message}}), status
+
+
+def _iso(moment):
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _item(media, viewer):
+    thumb = orchestrator().generate_presigned_url(media, viewer, purpose="thumbnail")
+    down = orchestrator().generate_presigned_url(media, viewer, purpose="download")
+    return {
+        "id": media.id, "content_type": media.content_type, "size": media.size,
+        "original_filename": media.original_filename,
+        "uploaded_by": {"id": media.uploaded_by_id, "name": media.uploaded_by.display_name,
+                        "role": media.uploader_role},
+        "uploaded_at": _iso(media.uploaded_at),
+        "thumbnail_url": thumb.url, "thumbnail_expires_at": _iso(thumb.expires_at),
+        "download_url": down.url, "download_expires_at": _iso(down.expires_at),
+    }
+
+
+@bp.route("/shifts/<int:shift_id>/media")
+def shift_media(shift_id):
+    """Every ready proof of a shift's cancellation requests, with presigned URLs and their expiry."""
+    if not current_user.is_authenticated:
+        return error(401)
+    if current_user.role not in ("owner", "manager"):
+        return error(403)
+    shift = db.session.execute(
+        db.select(Shift).where(Shift.id == shift_id, Shift.owner_id == current_user.owner_id)).scalar_one_or_none()
+    if shift is None:
+        return error(404)
+    proofs = [p for c in shift.cancellations for p in c.proofs]
+    try:
+        items = [_item(p, current_user) for p in proofs]
+    except StorageError:
+        return error(503)
+    audit.record("media.api_links", actor=current_user, owner_id=shift.owner_id, source=request_source(),
+                 shift_id=shift.id, detail={"media_ids": [p.id for p in proofs]})
+    db.session.commit()
+    return jsonify({"shift_id": shift.id, "media": items})

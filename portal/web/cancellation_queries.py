@@ -1,0 +1,55 @@
+"""Queries behind the cancellations page: one employee's requests, and the business's filtered list."""
+from datetime import datetime, time, timedelta
+
+from flask_babel import get_timezone, gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db
+from ..labels import status_label
+from ..models import CANCELLATION_STATUSES, ShiftCancellation, User
+from .forms import CancellationFilterForm
+
+PER_PAGE = 20
+
+
+def _with_details(query):
+    return query.options(selectinload(ShiftCancellation.shift), selectinload(ShiftCancellation.employee),
+                         selectinload(ShiftCancellation.proofs), selectinload(ShiftCancellation.decided_by))
+
+
+def my_cancellations(employee, limit=50):
+    """The employee's own requests, newest first."""
+    return db.session.execute(_with_details(
+        db.select(ShiftCancellation).where(ShiftCancellation.employee_id == employee.id)
+        .order_by(ShiftCancellation.created_at.desc(), ShiftCancellation.id.desc()).limit(limit)
+    )).scalars().all()
+
+
+def filter_form(args):
+    """The filter form with the business's employees and the statuses as choices."""
+    form = CancellationFilterForm(args)
+    employees = db.session.execute(
+        db.select(User).where(User.owner_id == current_user.owner_id, User.role == "employee")
+        .order_by(User.display_name)).scalars().all()
+    form.status.choices = [("", _("Any status"))] + [(s, status_label(s)) for s in CANCELLATION_STATUSES]
+    form.employee.choices = [("", _("Anyone"))] + [(e.id, e.display_name) for e in employees]
+    form.validate()
+    return form
+
+
+def filtered_cancellations(form, page):
+    """One page of the business's requests, newest first, narrowed by the form's valid filters."""
+    query = db.select(ShiftCancellation).where(ShiftCancellation.owner_id == current_user.owner_id)
+    if form.status.data and not form.status.errors:
+        query = query.where(ShiftCancellation.status == form.status.data)
+    if form.employee.data and not form.employee.errors:
+        query = query.where(ShiftCancellation.employee_id == form.employee.data)
+    tz = get_timezone()
+    if form.date_from.data and not form.date_from.errors:
+        query = query.where(ShiftCancellation.created_at >= datetime.combine(form.date_from.data, time.min, tz))
+    if form.date_to.data and not form.date_to.errors:
+        end = datetime.combine(form.date_to.data + timedelta(days=1), time.min, tz)
+        query = query.where(ShiftCancellation.created_at < end)
+    query = _with_details(query.order_by(ShiftCancellation.created_at.desc(), ShiftCancellation.id.desc()))
+    return db.paginate(query, page=max(page, 1), per_page=PER_PAGE, error_out=False)

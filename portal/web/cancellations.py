@@ -1,0 +1,177 @@
+"""The shared cancellations page: employees request and manage; owners and managers review and decide."""
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
+
+from .. import cancellations as workflow
+from ..auth.guards import roles_required, tenant_get_or_404
+from ..extensions import db
+from ..media import orchestrator
+from ..media.orchestrator import Upload
+from ..media.storage import StorageError
+from ..media.validation import ValidationError, clean_display_name
+from ..models import Shift, ShiftCancellation
+from . import FORM_ERROR, is_htmx, render_block, render_macro, request_source, uploaded_files
+from .cancellation_queries import filtered_cancellations, filter_form, my_cancellations
+from .forms import ActionForm, CancellationForm, DecisionForm
+
+bp = Blueprint("cancellations", __name__, url_prefix="/cancellations")
+
+
+def _store_down():
+    return _("The file store is not available right now; nothing was saved. Please try again in a minute.")
+
+
+def _check_files(uploads):
+    """Validate every upload; return the good ones and (file name, message) for each refused one."""
+    limit = current_app.config["MEDIA_MAX_FILES"]
+    if len(uploads) > limit:
+        return [], [("", _("Attach at most %(n)s files at a time.", n=limit))]
+    media, validated, refused = orchestrator(), [], []
+    for upload in uploads:
+        try:
+            validated.append(media.validate(Upload(upload.stream, upload.filename or "")))
+        except ValidationError as error:
+            refused.append((clean_display_name(upload.filename, "file"), str(error)))
+    if not uploads:
+        refused.append(("", _("Attach at least one proof file: a photo or a PDF.")))
+    return validated, refused
+
+
+def _employee_page(form, file_errors=(), status=200, form_error=None):
+    shifts = workflow.cancellable_shifts(current_user)
+    form.shift_id.choices = [(s.id, s.id) for s in shifts]
+    context = dict(form=form, shifts=shifts, file_errors=file_errors, form_error=form_error,
+                   requests=my_cancellations(current_user))
+    if is_htmx() and status != 200:
+        return render_block("cancellations/employee.html", "form_feedback", **context), status
+    return render_template("cancellations/employee.html", **context), status
+
+
+@bp.route("/")
+@roles_required("owner", "manager", "employee")
+def index():
+    """Employee: the request form and their requests. Owner and manager: every request, filtered."""
+    if current_user.role == "employee":
+        return _employee_page(CancellationForm())
+    form = filter_form(request.args)
+    page = filtered_cancellations(form, request.args.get("page", 1, type=int))
+    if is_htmx():
+        response = make_response(render_block("cancellations/team.html", "cancellation_list", form=form, page=page))
+    else:
+        response = make_response(render_template("cancellations/team.html", form=form, page=page))
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+@bp.route("/", methods=["POST"])
+@roles_required("employee")
+def create():
+    """Send a cancellation request with its proofs; a refused file keeps the rest of the form."""
+    form = CancellationForm()
+    form.shift_id.choices = [(s.id, s.id) for s in workflow.cancellable_shifts(current_user)]
+    validated, refused = _check_files(uploaded_files("proofs"))
+    if not form.validate_on_submit() or refused:
+        return _employee_page(form, refused, FORM_ERROR)
+    shift = tenant_get_or_404(Shift, form.shift_id.data, employee_field="employee_id")
+    try:
+        workflow.request_cancellation(shift, form.reason.data, validated, actor=current_user,
+                                      source=request_source())
+    except (StorageError, SQLAlchemyError):
+        current_app.logger.exception("cancellation request could not be stored")
+        return _employee_page(form, (), 503, form_error=_store_down())
+    flash(_("Your request was sent. You will see the decision here."), "info")
+    return _redirect_to_index()
+
+
+def _redirect_to_index():
+    if is_htmx():
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = url_for("cancellations.index")
+        return response
+    return redirect(url_for("cancellations.index"))
+
+
+def _own_pending(cancellation_id):
+    return tenant_get_or_404(ShiftCancellation, cancellation_id, employee_field="employee_id")
+
+
+def _card(cancellation, status=200, error=None):
+    compact = request.form.get("compact") == "1"  # the shift cards show the request without its shift header
+    html = render_macro("cancellations/_card.html", "card", cancellation, current_user, error=error, compact=compact)
+    return html, status
+
+
+@bp.route("/<int:cancellation_id>/proofs", methods=["POST"])
+@roles_required("employee")
+def add_proofs(cancellation_id):
+    """Attach more proofs to one's own pending request."""
+    cancellation = _own_pending(cancellation_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    validated, refused = _check_files(uploaded_files("proofs"))
+    if refused:
+        return _card(cancellation, FORM_ERROR, "; ".join(f"{name}: {msg}" if name else msg for name, msg in refused))
+    try:
+        workflow.add_proofs(cancellation, validated, actor=current_user, source=request_source())
+    except workflow.WorkflowError:
+        return _card(cancellation, 409, _("This request has already been decided or withdrawn."))
+    except (StorageError, SQLAlchemyError):
+        current_app.logger.exception("proofs could not be stored")
+        return _card(cancellation, 503, _store_down())
+    db.session.refresh(cancellation)
+    return _card(cancellation) if is_htmx() else _redirect_to_index()
+
+
+@bp.route("/<int:cancellation_id>/proofs/<int:media_id>/delete", methods=["POST"])
+@roles_required("employee")
+def remove_proof(cancellation_id, media_id):
+    """Remove one proof from one's own pending request."""
+    cancellation = _own_pending(cancellation_id)
+    media = workflow.proof_of(cancellation, media_id)
+    if media is None:
+        abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        workflow.remove_proof(cancellation, media, actor=current_user, source=request_source())
+    except workflow.WorkflowError:
+        return _card(cancellation, 409, _("This request has already been decided or withdrawn."))
+    except StorageError:
+        current_app.logger.exception("proof object could not be deleted")  # the row is hidden already
+    db.session.refresh(cancellation)
+    return _card(cancellation) if is_htmx() else _redirect_to_index()
+
+
+@bp.route("/<int:cancellation_id>/withdraw", methods=["POST"])
+@roles_required("employee")
+def withdraw(cancellation_id):
+    """Take one's own pending request back."""
+    cancellation = _own_pending(cancellation_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        workflow.withdraw(cancellation, actor=current_user, source=request_source())
+    except workflow.WorkflowError:
+        return _card(cancellation, 409, _("This request has already been decided or withdrawn."))
+    return _card(cancellation) if is_htmx() else _redirect_to_index()
+
+
+@bp.route("/<int:cancellation_id>/decide", methods=["POST"])
+@roles_required("owner", "manager")
+def decide(cancellation_id):
+    """Approve or reject in place, with an optional comment."""
+    cancellation = tenant_get_or_404(ShiftCancellation, cancellation_id)
+    form = DecisionForm()
+    if not form.validate_on_submit() or form.decision.data not in ("approve", "reject"):
+        return _card(cancellation, FORM_ERROR, _("Choose approve or reject."))
+    try:
+        workflow.decide(cancellation, form.decision.data == "approve", form.comment.data, actor=current_user,
+                        source=request_source())
+    except workflow.WorkflowError:
+        db.session.refresh(cancellation)
+        return _card(cancellation, 409, _("This request has already been decided or withdrawn."))
+    if is_htmx():
+        return _card(cancellation)
+    return redirect(request.referrer or url_for("cancellations.index"))

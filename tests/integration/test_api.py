@@ -1,0 +1,57 @@
+"""GET /api/shifts/<id>/media: the JSON shape, working URLs until they expire, and JSON errors."""
+import time
+
+from tests.media_fixtures import pdf_bytes
+
+
+def test_owner_gets_each_proof_with_urls_and_expiry(client, auth, proofs):
+    auth.login(proofs.a.owner)
+    response = client.get(f"/api/shifts/{proofs.a.shift1.id}/media")
+    assert response.status_code == 200 and response.is_json
+    payload = response.get_json()
+    assert payload["shift_id"] == proofs.a.shift1.id
+    [item] = payload["media"]
+    assert item["id"] == proofs.a.proof.id and item["content_type"] == "image/jpeg"
+    assert item["original_filename"] == "справка.jpg" and item["size"] == proofs.a.proof.size
+    assert item["uploaded_by"] == {"id": proofs.a.emp1.id, "name": proofs.a.emp1.display_name, "role": "employee"}
+    assert item["uploaded_at"].endswith("Z") and item["download_expires_at"].endswith("Z")
+    served = client.get(item["download_url"])
+    assert served.status_code == 200 and len(served.data) == proofs.a.proof.size
+    assert client.get(item["thumbnail_url"]).headers["Content-Type"] == "image/webp"
+
+
+def test_urls_stop_working_after_their_lifetime(client, auth, proofs, app):
+    app.config["MEDIA_URL_TTL_MANAGER"] = 1
+    auth.login(proofs.a.manager)
+    item = client.get(f"/api/shifts/{proofs.a.shift1.id}/media").get_json()["media"][0]
+    assert client.get(item["download_url"]).status_code == 200
+    time.sleep(2.1)
+    assert client.get(item["download_url"]).status_code == 403
+
+
+def test_errors_are_json_with_a_stable_shape(client, auth, proofs):
+    assert client.get(f"/api/shifts/{proofs.a.shift1.id}/media").get_json() == {
+        "error": {"code": "unauthorized", "message": "Sign in first."}}
+    auth.login(proofs.b.owner)
+    response = client.get(f"/api/shifts/{proofs.a.shift1.id}/media")
+    assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
+    missing = client.get("/api/shifts/999999/media")
+    assert missing.get_json() == response.get_json()
+
+
+def test_shift_without_requests_has_an_empty_list(client, auth, proofs):
+    auth.login(proofs.a.owner)
+    assert client.get(f"/api/shifts/{proofs.a.shift2.id}/media").get_json()["media"] == []
+
+
+def test_several_proofs_are_all_listed(client, auth, proofs):
+    import io
+
+    from portal.media import orchestrator
+    from portal.media.orchestrator import Upload
+
+    orchestrator().store_cancellation_proof(proofs.a.cancellation, Upload(io.BytesIO(pdf_bytes()), "b.pdf"),
+                                            actor=proofs.a.emp1)
+    auth.login(proofs.a.manager)
+    names = [m["original_filename"] for m in client.get(f"/api/shifts/{proofs.a.shift1.id}/media").get_json()["media"]]
+    assert names == ["справка.jpg", "b.pdf"]

@@ -1,0 +1,188 @@
+"""The cancellation workflow through HTTP: request with proofs, refused files, outages, withdraw, decide."""
+import io
+
+import pytest
+
+from portal.extensions import db
+from portal.media import storage
+from portal.models import AuditEvent, MediaObject, ShiftCancellation
+from tests.badfiles import REFUSED
+from tests.conftest import csrf_token_from
+from tests.media_fixtures import jpeg_bytes, pdf_bytes
+
+
+def _post(client, url, htmx=False, **data):
+    token = csrf_token_from(client.get("/cancellations/").get_data(as_text=True))
+    headers = {"HX-Request": "true"} if htmx else {}
+    return client.post(url, data={"csrf_token": token, **data}, content_type="multipart/form-data", headers=headers)
+
+
+def _counts():
+    return tuple(db.session.execute(db.select(db.func.count(m.id))).scalar()
+                 for m in (ShiftCancellation, MediaObject, AuditEvent))
+
+
+def _objects():
+    return sorted(o.key for o in storage().iter_objects())
+
+
+def test_employee_requests_with_a_jpeg_and_a_pdf(client, auth, world):
+    auth.login(world.a.emp1)
+    response = _post(client, "/cancellations/", shift_id=world.a.shift1.id, reason="Грипп, справка",
+                     proofs=[(io.BytesIO(jpeg_bytes()), "photo.jpg"), (io.BytesIO(pdf_bytes()), "справка.pdf")])
+    assert response.status_code == 302
+    cancellation = db.session.execute(db.select(ShiftCancellation)).scalar_one()
+    assert cancellation.reason == "Грипп, справка" and cancellation.status == "pending"
+    assert sorted(p.content_type for p in cancellation.proofs) == ["application/pdf", "image/jpeg"]
+    db.session.refresh(world.a.shift1)
+    assert world.a.shift1.status == "cancellation_requested"
+    actions = sorted(e.action for e in db.session.execute(db.select(AuditEvent)).scalars())
+    assert actions == ["cancellation.request", "media.upload", "media.upload"]
+    page = client.get("/cancellations/").get_data(as_text=True)
+    assert "справка.pdf" in page and "/thumbnail" in page
+
+
+def test_htmx_request_is_answered_with_a_redirect_header(client, auth, world):
+    auth.login(world.a.emp1)
+    response = _post(client, "/cancellations/", htmx=True, shift_id=world.a.shift1.id, reason="Ill",
+                     proofs=(io.BytesIO(jpeg_bytes()), "a.jpg"))
+    assert response.status_code == 204 and response.headers["HX-Redirect"] == "/cancellations/"
+
+
+@pytest.mark.parametrize("bad", ["html named jpg", "pdf with javascript", "truncated jpeg", "empty"])
+def test_a_refused_file_keeps_the_reason_and_stores_nothing(client, auth, world, bad):
+    auth.login(world.a.emp1)
+    data, name, _ = REFUSED[bad]
+    before = (_counts(), _objects())
+    response = _post(client, "/cancellations/", shift_id=world.a.shift1.id, reason="Keep this text",
+                     proofs=[(io.BytesIO(jpeg_bytes()), "good.jpg"), (io.BytesIO(data), name)])
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Keep this text" in page and name in page and "Nothing was sent" in page
+    assert (_counts(), _objects()) == before
+
+
+def test_htmx_error_answers_only_the_feedback_block(client, auth, world):
+    auth.login(world.a.emp1)
+    data, name, _ = REFUSED["html named jpg"]
+    response = _post(client, "/cancellations/", htmx=True, shift_id=world.a.shift1.id, reason="x",
+                     proofs=(io.BytesIO(data), name))
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert body.strip().startswith('<div id="form-feedback"') and "<html" not in body
+    assert "This kind of file is not accepted" in body
+
+
+def test_missing_reason_and_missing_files_are_both_reported(client, auth, world):
+    auth.login(world.a.emp1)
+    response = _post(client, "/cancellations/", shift_id=world.a.shift1.id, reason="")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Write a short reason." in page and "Attach at least one proof file" in page
+
+
+def test_too_many_files_are_refused(client, auth, world, app):
+    app.config["MEDIA_MAX_FILES"] = 2
+    auth.login(world.a.emp1)
+    files = [(io.BytesIO(jpeg_bytes()), f"{i}.jpg") for i in range(3)]
+    response = _post(client, "/cancellations/", shift_id=world.a.shift1.id, reason="x", proofs=files)
+    assert response.status_code == 422 and "at most 2 files" in response.get_data(as_text=True)
+
+
+def test_a_broken_multipart_body_is_400(client, auth, world):
+    auth.login(world.a.emp1)
+    body = b"--xyz\r\nContent-Disposition: form-data; name=\"reason\"\r\n\r\nill\r\n--abc--garbage"
+    response = client.post("/cancellations/", data=body, content_type="multipart/form-data; boundary=xyz")
+    assert response.status_code == 400
+
+
+def test_a_body_over_the_request_limit_is_413(client, auth, world, app):
+    app.config["MAX_CONTENT_LENGTH"] = 50_000
+    auth.login(world.a.emp1)
+    response = _post(client, "/cancellations/", shift_id=world.a.shift1.id, reason="x",
+                     proofs=(io.BytesIO(b"\xff" * 60_000), "big.jpg"))
+    assert response.status_code == 413
+
+
+def test_storage_outage_leaves_no_request_and_keeps_the_form(client, auth, world, app):
+    from portal.media.storage import build_storage
+
+    app.config.update(MEDIA_STORAGE_PROVIDER="s3", MEDIA_STORAGE_ENDPOINT="http://127.0.0.1:9",
+                      MEDIA_STORAGE_MAX_ATTEMPTS=1, MEDIA_STORAGE_CONNECT_TIMEOUT=1)
+    app.extensions["media_storage"] = build_storage(app.config)
+    auth.login(world.a.emp1)
+    response = _post(client, "/cancellations/", shift_id=world.a.shift1.id, reason="Still here",
+                     proofs=(io.BytesIO(jpeg_bytes()), "a.jpg"))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 503
+    assert "nothing was saved" in page and "Still here" in page
+    assert _counts() == (0, 0, 0)
+    db.session.refresh(world.a.shift1)
+    assert world.a.shift1.status == "scheduled"
+
+
+def test_employee_adds_and_removes_proofs_while_pending(client, auth, proofs):
+    auth.login(proofs.a.emp1)
+    added = _post(client, f"/cancellations/{proofs.a.cancellation.id}/proofs", htmx=True,
+                  proofs=(io.BytesIO(pdf_bytes()), "second.pdf"))
+    assert added.status_code == 200 and "second.pdf" in added.get_data(as_text=True)
+    assert len(proofs.a.cancellation.proofs) == 2
+    removed = _post(client, f"/cancellations/{proofs.a.cancellation.id}/proofs/{proofs.a.proof.id}/delete",
+                    htmx=True)
+    assert removed.status_code == 200 and "справка.jpg" not in removed.get_data(as_text=True)
+    assert not storage().exists(proofs.a.proof.storage_key)
+    db.session.expire_all()
+    assert [p.original_filename for p in proofs.a.cancellation.proofs] == ["second.pdf"]
+
+
+def test_withdraw_puts_the_shift_back(client, auth, proofs):
+    auth.login(proofs.a.emp1)
+    response = _post(client, f"/cancellations/{proofs.a.cancellation.id}/withdraw", htmx=True)
+    assert response.status_code == 200
+    db.session.expire_all()
+    assert proofs.a.cancellation.status == "withdrawn" and proofs.a.shift1.status == "scheduled"
+    again = _post(client, f"/cancellations/{proofs.a.cancellation.id}/withdraw", htmx=True)
+    assert again.status_code == 409
+
+
+@pytest.mark.parametrize("decision,cancellation_status,shift_status", [
+    ("approve", "approved", "cancelled"), ("reject", "rejected", "scheduled")])
+def test_owner_decides_in_place(client, auth, proofs, decision, cancellation_status, shift_status):
+    auth.login(proofs.a.owner)
+    response = _post(client, f"/cancellations/{proofs.a.cancellation.id}/decide", htmx=True,
+                     decision=decision, comment="Выздоравливайте")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and body.lstrip().startswith("<article")
+    assert "Выздоравливайте" in body
+    db.session.expire_all()
+    assert proofs.a.cancellation.status == cancellation_status and proofs.a.shift1.status == shift_status
+    assert proofs.a.cancellation.decided_by_id == proofs.a.owner.id
+    twice = _post(client, f"/cancellations/{proofs.a.cancellation.id}/decide", htmx=True, decision="reject")
+    assert twice.status_code == 409
+
+
+def test_employee_cannot_act_on_a_decided_request(client, auth, proofs):
+    proofs.a.cancellation.status = "approved"
+    db.session.commit()
+    auth.login(proofs.a.emp1)
+    response = _post(client, f"/cancellations/{proofs.a.cancellation.id}/proofs", htmx=True,
+                     proofs=(io.BytesIO(jpeg_bytes()), "late.jpg"))
+    assert response.status_code == 409
+
+
+def test_team_list_filters_by_status_and_employee_and_paginates(client, auth, proofs, factory):
+    for index in range(25):
+        shift = factory.shift(proofs.a.emp2, title=f"Extra {index}")
+        factory.cancellation(shift, reason=f"reason {index}")
+    auth.login(proofs.a.manager)
+    first = client.get("/cancellations/").get_data(as_text=True)
+    assert "26 requests" in first and "Page 1 of 2" in first
+    only_emp1 = client.get(f"/cancellations/?employee={proofs.a.emp1.id}").get_data(as_text=True)
+    assert "1 request" in only_emp1 and proofs.a.cancellation.reason in only_emp1
+    proofs.a.cancellation.status = "approved"
+    db.session.commit()
+    approved = client.get("/cancellations/?status=approved").get_data(as_text=True)
+    assert "1 request" in approved
+    block = client.get("/cancellations/?status=pending", headers={"HX-Request": "true"})
+    assert block.get_data(as_text=True).lstrip().startswith('<div id="cancellation-list"')
+    assert "HX-Request" in block.headers["Vary"]

@@ -1,0 +1,84 @@
+"""The media endpoints: redirects to short-lived URLs that serve the right bytes, and what they audit."""
+import time
+from urllib.parse import parse_qs, urlsplit
+
+from portal.extensions import db
+from portal.media import storage
+from portal.models import AuditEvent
+
+
+def _actions():
+    return [e.action for e in db.session.execute(db.select(AuditEvent).order_by(AuditEvent.id)).scalars()]
+
+
+def _follow(client, response):
+    assert response.status_code == 302
+    return client.get(response.headers["Location"])
+
+
+def test_view_redirects_to_the_file_inline_and_is_audited(client, auth, proofs):
+    auth.login(proofs.a.manager)
+    before = _actions()
+    response = client.get(f"/media/{proofs.a.proof.id}/view")
+    assert response.headers["Cache-Control"] == "no-store"
+    served = _follow(client, response)
+    assert served.data == storage().open(proofs.a.proof.storage_key).read()
+    assert served.headers["Content-Disposition"] == "inline"
+    assert _actions() == before + ["media.view"]
+
+
+def test_download_carries_the_original_name_and_is_audited(client, auth, proofs):
+    auth.login(proofs.a.owner)
+    served = _follow(client, client.get(f"/media/{proofs.a.proof.id}/download"))
+    assert served.headers["Content-Disposition"].startswith("attachment;")
+    assert "filename*=UTF-8''%D1%81%D0%BF%D1%80%D0%B0%D0%B2%D0%BA%D0%B0.jpg" in served.headers["Content-Disposition"]
+    event = db.session.execute(db.select(AuditEvent).where(AuditEvent.action == "media.download")).scalar_one()
+    assert (event.actor_id, event.shift_id, event.media_id) == (proofs.a.owner.id, proofs.a.shift1.id,
+                                                                 proofs.a.proof.id)
+
+
+def test_thumbnail_is_a_webp_and_is_not_audited(client, auth, proofs):
+    auth.login(proofs.a.emp1)
+    before = _actions()
+    served = _follow(client, client.get(f"/media/{proofs.a.proof.id}/thumbnail"))
+    assert served.headers["Content-Type"] == "image/webp" and served.data[8:12] == b"WEBP"
+    assert _actions() == before
+
+
+def test_link_lifetime_follows_the_viewer_role(client, auth, proofs, app):
+    for who, setting in [(proofs.a.owner, "MEDIA_URL_TTL_OWNER"), (proofs.a.emp1, "MEDIA_URL_TTL_EMPLOYEE")]:
+        auth.login(who)
+        location = client.get(f"/media/{proofs.a.proof.id}/view").headers["Location"]
+        expires = int(parse_qs(urlsplit(location).query)["expires"][0])
+        assert abs(expires - time.time() - app.config[setting]) <= 3
+        auth.logout()
+
+
+def test_pages_hold_app_urls_never_presigned_ones(client, auth, proofs):
+    auth.login(proofs.a.owner)
+    for path in ("/shifts/", "/cancellations/", f"/shifts/{proofs.a.shift1.id}"):
+        page = client.get(path).get_data(as_text=True)
+        assert f"/media/{proofs.a.proof.id}/thumbnail" in page
+        assert "signature=" not in page and "X-Amz-" not in page
+
+
+def test_a_page_left_open_an_hour_still_shows_its_thumbnail(client, auth, proofs, monkeypatch):
+    import portal.media.local as local
+
+    auth.login(proofs.a.owner)
+    page = client.get("/shifts/").get_data(as_text=True)
+    thumb_url = f"/media/{proofs.a.proof.id}/thumbnail"
+    assert thumb_url in page
+    link_at_load = client.get(thumb_url).headers["Location"]
+    real_time = time.time
+    monkeypatch.setattr(local.time, "time", lambda: real_time() + 3600)  # an hour later
+    assert client.get(link_at_load).status_code == 403  # a presigned URL kept in the page would be dead
+    assert _follow(client, client.get(thumb_url)).status_code == 200  # the page's app URL still works
+
+
+def test_deleted_proof_is_404(client, auth, proofs):
+    from portal.media import orchestrator
+
+    orchestrator().delete_media(proofs.a.proof, actor=proofs.a.emp1)
+    auth.login(proofs.a.owner)
+    assert client.get(f"/media/{proofs.a.proof.id}/view").status_code == 404

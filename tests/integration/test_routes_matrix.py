@@ -1,0 +1,87 @@
+"""Every page route x role x (own business, other business, anonymous): the right answer each time."""
+import io
+
+import pytest
+
+from tests.conftest import csrf_token_from
+from tests.media_fixtures import jpeg_bytes
+
+WHO = ["a.owner", "a.manager", "a.emp1", "a.emp2", "b.owner", "b.manager", "b.emp1", "anonymous"]
+
+
+def row(**statuses):
+    """Expected status per person; keys use _ for . (a_owner -> a.owner)."""
+    return {key.replace("_", ".", 1): value for key, value in statuses.items()}
+
+
+# path templates use {c} = A's cancellation, {m} = A's proof, {s} = A's shift 1, {s2} = A's shift 2.
+MATRIX = [
+    ("GET", "/cancellations/", row(a_owner=200, a_manager=200, a_emp1=200, a_emp2=200, b_owner=200, b_manager=200,
+                                   b_emp1=200, anonymous=302)),
+    ("GET", "/shifts/", row(a_owner=200, a_manager=200, a_emp1=403, a_emp2=403, b_owner=200, b_manager=200,
+                            b_emp1=403, anonymous=302)),
+    ("GET", "/shifts/{s}", row(a_owner=200, a_manager=200, a_emp1=200, a_emp2=404, b_owner=404, b_manager=404,
+                               b_emp1=404, anonymous=302)),
+    ("GET", "/audit/", row(a_owner=200, a_manager=200, a_emp1=403, a_emp2=403, b_owner=200, b_manager=200,
+                           b_emp1=403, anonymous=302)),
+    ("GET", "/audit/export.csv", row(a_owner=200, a_manager=200, a_emp1=403, a_emp2=403, b_owner=200,
+                                     b_manager=200, b_emp1=403, anonymous=302)),
+    ("GET", "/media/{m}/thumbnail", row(a_owner=302, a_manager=302, a_emp1=302, a_emp2=404, b_owner=404,
+                                        b_manager=404, b_emp1=404, anonymous=302)),
+    ("GET", "/media/{m}/view", row(a_owner=302, a_manager=302, a_emp1=302, a_emp2=404, b_owner=404, b_manager=404,
+                                   b_emp1=404, anonymous=302)),
+    ("GET", "/media/{m}/download", row(a_owner=302, a_manager=302, a_emp1=302, a_emp2=404, b_owner=404,
+                                       b_manager=404, b_emp1=404, anonymous=302)),
+    ("GET", "/api/shifts/{s}/media", row(a_owner=200, a_manager=200, a_emp1=403, a_emp2=403, b_owner=404,
+                                         b_manager=404, b_emp1=403, anonymous=401)),
+    ("POST", "/cancellations/", row(a_owner=403, a_manager=403, a_emp1=422, a_emp2=302, b_owner=403, b_manager=403,
+                                    b_emp1=422, anonymous=302)),
+    ("POST", "/cancellations/{c}/proofs", row(a_owner=403, a_manager=403, a_emp1=302, a_emp2=404, b_owner=403,
+                                              b_manager=403, b_emp1=404, anonymous=302)),
+    ("POST", "/cancellations/{c}/proofs/{m}/delete", row(a_owner=403, a_manager=403, a_emp1=302, a_emp2=404,
+                                                         b_owner=403, b_manager=403, b_emp1=404, anonymous=302)),
+    ("POST", "/cancellations/{c}/withdraw", row(a_owner=403, a_manager=403, a_emp1=302, a_emp2=404, b_owner=403,
+                                                b_manager=403, b_emp1=404, anonymous=302)),
+    ("POST", "/cancellations/{c}/decide", row(a_owner=302, a_manager=302, a_emp1=403, a_emp2=403, b_owner=404,
+                                              b_manager=404, b_emp1=403, anonymous=302)),
+]
+CASES = [(method, path, who, statuses[who]) for method, path, statuses in MATRIX for who in WHO]
+
+
+def _payload(path, world, token):
+    data = {"csrf_token": token}
+    if path == "/cancellations/":
+        data.update(shift_id=str(world.a.shift2.id), reason="Ill", proofs=(io.BytesIO(jpeg_bytes()), "note.jpg"))
+    elif path.endswith("/proofs"):
+        data["proofs"] = (io.BytesIO(jpeg_bytes()), "more.jpg")
+    elif path.endswith("/decide"):
+        data.update(decision="approve", comment="ok")
+    return data
+
+
+@pytest.mark.parametrize("method,path,who,expected", CASES, ids=[f"{m} {p} {w}" for m, p, w, _ in CASES])
+def test_route_answers_by_role_and_tenant(client, auth, proofs, method, path, who, expected):
+    world = proofs
+    url = path.format(c=world.a.cancellation.id, m=world.a.proof.id, s=world.a.shift1.id, s2=world.a.shift2.id)
+    if who != "anonymous":
+        auth.login(world.user(who))
+    if method == "GET":
+        response = client.get(url)
+    else:
+        token = csrf_token_from(client.get("/login" if who == "anonymous" else "/").get_data(as_text=True))
+        response = client.post(url, data=_payload(path, world, token), content_type="multipart/form-data",
+                               headers={"Referer": "http://localhost/"})
+    assert response.status_code == expected, response.get_data(as_text=True)[:500]
+    body = response.get_data(as_text=True)
+    if expected in (403, 404, 401):
+        assert "signature=" not in body and "X-Amz-Signature" not in body
+    if expected == 302 and who == "anonymous":
+        assert response.headers["Location"].startswith("/login")
+
+
+@pytest.mark.parametrize("who", ["b.owner", "b.manager"])
+def test_foreign_owner_sees_none_of_the_other_business(client, auth, proofs, who):
+    auth.login(proofs.user(who))
+    for path in ("/cancellations/", "/audit/", "/audit/export.csv", "/shifts/", "/"):
+        body = client.get(path).get_data(as_text=True)
+        assert proofs.a.emp1.display_name not in body and "Alpha" not in body
