@@ -8,4 +8,4 @@ COPY . .
 RUN pybabel compile -d translations
 ENV FLASK_APP=wsgi.py
 EXPOSE 8000
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "wsgi:app"]
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]

@@ -8,7 +8,9 @@ from flask import current_app
 from portal.models import UTCDateTime
 
 config = context.config
-fileConfig(config.config_file_name)
+# Configure logging only when nothing has (the flask db CLI); inside the app or the tests, leave it alone.
+if not logging.getLogger().handlers:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 db = current_app.extensions["migrate"].db

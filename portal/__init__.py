@@ -21,8 +21,9 @@ def create_app(config=None, profile=None):
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     _init_extensions(app)
     _register_blueprints(app)
-    from . import cli, http, media
+    from . import cli, http, logs, media
 
+    logs.init_app(app)
     http.init_app(app)
     media.init_app(app)
     cli.init_app(app)
@@ -45,11 +46,12 @@ def _init_extensions(app):
 
 def _register_blueprints(app):
     from .auth import bp as auth_bp
-    from .web import api, audit, cancellations, home, local_media, media, shifts
+    from . import metrics
+    from .web import api, audit, cancellations, health, home, local_media, media, shifts, storage
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(local_media.bp)
-    for module in (api, audit, cancellations, media):
+    for module in (api, audit, cancellations, health, media, storage, metrics):
         app.register_blueprint(module.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(shifts.bp)

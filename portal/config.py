@@ -42,6 +42,19 @@ def _env_bool(name, default):
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+def _env_list(name, default):
+    raw = _env(name, default) or ""
+    items = [part.strip() for part in raw.split(",") if part.strip()]
+    import ipaddress
+
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ConfigError(f"{name} must be a comma-separated list of networks, got {item!r}") from None
+    return items
+
+
 def _dev_secret_key(instance_path):
     """A random key kept in the instance folder so dev sessions survive restarts."""
     path = Path(instance_path) / "dev-secret-key"
@@ -107,6 +120,13 @@ def build_config(instance_path, profile=None, overrides=None):
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session, so a slow upload form is not lost
         "HTMX_CDN": _env_bool("HTMX_CDN", True),
         "PROXY_FIX_X_FOR": _env_int("PROXY_FIX_X_FOR", 0, 0),
+        "METRICS_TOKEN": _env("METRICS_TOKEN"),
+        "METRICS_ALLOW_NETWORKS": _env_list("METRICS_ALLOW_NETWORKS", "" if production else "127.0.0.1/32,::1/128"),
+        "LOG_FORMAT": _env("LOG_FORMAT", "json" if production else "text"),
+        "BACKUP_STORAGE_ENDPOINT": _env("BACKUP_STORAGE_ENDPOINT"),
+        "BACKUP_STORAGE_ACCESS_KEY": _env("BACKUP_STORAGE_ACCESS_KEY"),
+        "BACKUP_STORAGE_SECRET_KEY": _env("BACKUP_STORAGE_SECRET_KEY"),
+        "BACKUP_STORAGE_REGION": _env("BACKUP_STORAGE_REGION"),
         "BABEL_DEFAULT_LOCALE": "ru",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Moscow",
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).resolve().parent.parent / "translations"),

@@ -30,6 +30,7 @@ def init_app(app):
     app.add_template_filter(_local_time, "localtime")
     app.add_template_filter(_group_by_day, "groupby_day")
     app.add_template_filter(lambda day: format_date(day, "EEE d MMM"), "format_day")
+    app.add_template_filter(_file_size, "filesize")
     for code in (400, 403, 404, 405, 413, 500):
         app.register_error_handler(code, _error_page)
     app.register_error_handler(CSRFError, _csrf_error)
@@ -64,6 +65,16 @@ def _group_by_day(shifts):
 def _local_time(value, fmt="EEE d MMM, HH:mm"):
     """Format an aware datetime in the business's timezone and the user's language."""
     return format_datetime(value, fmt) if value else ""
+
+
+def _file_size(size):
+    """1536 -> '1.5 KB', in binary units."""
+    value, unit = float(size or 0), "B"
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            break
+        value /= 1024
+    return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
 
 
 def _security_headers(response):

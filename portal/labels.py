@@ -17,6 +17,8 @@ ACTION_LABELS = {
     "media.view": _l("Opened a file"),
     "media.download": _l("Downloaded a file"),
     "media.delete": _l("Removed a file"),
+    "media.reject": _l("Sent a file that was refused"),
+    "media.restore": _l("Restored a file"),
     "media.api_links": _l("Fetched file links (API)"),
     "cancellation.request": _l("Asked to cancel a shift"),
     "cancellation.withdraw": _l("Withdrew a request"),
@@ -27,7 +29,8 @@ ACTION_LABELS = {
 # Endpoint and label of each navigation item, by role.
 NAV = {
     "owner": [("home.index", _l("This week")), ("shifts.week", _l("Shift cards")),
-              ("cancellations.index", _l("Cancellations")), ("audit.index", _l("Audit log"))],
+              ("cancellations.index", _l("Cancellations")), ("audit.index", _l("Audit log")),
+              ("storage.index", _l("Storage"))],
     "manager": [("home.index", _l("This week")), ("shifts.week", _l("Shift cards")),
                 ("cancellations.index", _l("Cancellations")), ("audit.index", _l("Audit log"))],
     "employee": [("home.index", _l("My shifts")), ("cancellations.index", _l("Cancel a shift"))],

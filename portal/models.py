@@ -186,6 +186,7 @@ class MediaObject(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     uploaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     thumbnail_key: Mapped[str | None] = mapped_column(sa.String(512))
+    thumbnail_size: Mapped[int | None] = mapped_column(sa.BigInteger)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     uploaded_by: Mapped[User] = relationship(foreign_keys=[uploaded_by_id])

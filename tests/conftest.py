@@ -220,6 +220,27 @@ def auth(client):
     return Auth(client)
 
 
+SUITE_LOG = os.path.join(os.environ.get("PORTAL_TEST_LOG_DIR", "/tmp"), f"portal-suite-{os.getpid()}.log")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def suite_log():
+    """Every log record of the whole suite at INFO, as production would write it, for the log hygiene test."""
+    import logging
+
+    handler = logging.FileHandler(SUITE_LOG, mode="w", encoding="utf-8")
+    handler.setLevel(logging.INFO)
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    previous = root.level
+    root.setLevel(logging.INFO)
+    yield SUITE_LOG
+    root.removeHandler(handler)
+    root.setLevel(previous)
+    handler.close()
+
+
 def pytest_runtest_setup(item):
     """Tests marked real_s3 need a server that checks signatures, expiry and policies; moto does not."""
     if item.get_closest_marker("real_s3") and os.environ.get("TEST_S3") != "ceph":

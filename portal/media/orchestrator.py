@@ -6,17 +6,21 @@ commit removes the objects. A crash in between leaves a pending row that names i
 """
 import hashlib
 import io
+import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import audit
+from .. import audit, metrics
 from ..extensions import db
 from ..models import MediaObject, utcnow
 from . import images, keys, validation
 from .storage import StorageError
+
+log = logging.getLogger("portal.media")
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,23 @@ class MediaOrchestrator:
 
     def store_files(self, *, context, owner_id, subject_id, shift_id, files, actor, source=None, on_ready=None):
         """Store validated files for one subject, all or none; on_ready() joins the final transaction."""
+        started = time.perf_counter()
+        try:
+            rows = self._store_files(context, owner_id, subject_id, shift_id, files, actor, source, on_ready)
+        except StorageError as error:
+            metrics.UPLOADS.labels("failed").inc(len(files))
+            metrics.STORAGE_ERRORS.labels(error.operation or "put").inc()
+            log.warning("media.store failed owner_id=%s files=%d: %s", owner_id, len(files), error)
+            raise
+        metrics.UPLOADS.labels("stored").inc(len(rows))
+        metrics.UPLOAD_BYTES.inc(sum(r.size for r in rows))
+        metrics.UPLOAD_SECONDS.observe(time.perf_counter() - started)
+        for row in rows:
+            log.info("media.stored media_id=%s owner_id=%s shift_id=%s size=%s type=%s", row.id, row.owner_id,
+                     row.shift_id, row.size, row.content_type)
+        return rows
+
+    def _store_files(self, context, owner_id, subject_id, shift_id, files, actor, source, on_ready):
         prepared = [images.prepare(f.data, f.content_type) for f in files]
         rows = [self._pending_row(context, owner_id, subject_id, shift_id, f, p, actor)
                 for f, p in zip(files, prepared)]
@@ -81,7 +102,7 @@ class MediaOrchestrator:
             shift_id=shift_id, storage_key=key, content_type=validated.content_type, size=len(prepared.data),
             sha256=hashlib.sha256(prepared.data).hexdigest(), original_filename=validated.display_name,
             uploaded_by_id=actor.id, uploader_role=actor.role, thumbnail_key=keys.thumbnail_key(key),
-            created_at=utcnow(),
+            thumbnail_size=len(prepared.thumbnail), created_at=utcnow(),
         )
         db.session.add(row)
         return row
@@ -102,7 +123,8 @@ class MediaOrchestrator:
         stored = self.storage.put(row.storage_key, io.BytesIO(prepared.data), content_type=row.content_type,
                                   metadata=self._metadata(row))
         thumb = self.storage.put(row.thumbnail_key, io.BytesIO(prepared.thumbnail), content_type="image/webp",
-                                 metadata={"thumbnail-of": row.uuid})
+                                 metadata={"thumbnail-of": row.uuid,
+                                           "sha256": hashlib.sha256(prepared.thumbnail).hexdigest()})
         return [stored, thumb]
 
     def _discard(self, row_ids, objects):
@@ -164,7 +186,12 @@ class MediaOrchestrator:
         ttl = self.url_lifetime(viewer.role)
         key = media.thumbnail_key if purpose == "thumbnail" else media.storage_key
         name = media.original_filename if purpose == "download" else None
-        url = self.storage.presigned_url(key, expires_in=ttl, download_name=name)
+        try:
+            url = self.storage.presigned_url(key, expires_in=ttl, download_name=name)
+        except StorageError:
+            metrics.STORAGE_ERRORS.labels("presign").inc()
+            raise
+        metrics.PRESIGNED.labels(purpose).inc()
         return PresignedUrl(url=url, expires_at=datetime.now(timezone.utc) + timedelta(seconds=ttl))
 
     def delete_media(self, media, *, actor, source=None):
@@ -173,5 +200,10 @@ class MediaOrchestrator:
         audit.record("media.delete", actor=actor, owner_id=media.owner_id, source=source, shift_id=media.shift_id,
                      media_id=media.id, detail={"filename": media.original_filename, "key": media.storage_key})
         db.session.commit()
+        log.info("media.deleted media_id=%s owner_id=%s", media.id, media.owner_id)
         for key in (media.storage_key, media.thumbnail_key):
-            self.storage.delete(key)
+            try:
+                self.storage.delete(key)
+            except StorageError:
+                metrics.STORAGE_ERRORS.labels("delete").inc()
+                raise

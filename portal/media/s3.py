@@ -168,6 +168,29 @@ class S3MediaStorage:
         except (BotoCoreError, ClientError) as exc:
             raise self._fail(exc, "list", prefix) from exc
 
+    def iter_versions(self, prefix=""):
+        """Every version and delete marker under prefix, newest first per key: (key, version_id, is_latest,
+        is_delete_marker, size)."""
+        try:
+            pages = self._client().get_paginator("list_object_versions").paginate(Bucket=self.bucket, Prefix=prefix)
+            for page in pages:
+                for item in page.get("Versions", []):
+                    yield item["Key"], item["VersionId"], item["IsLatest"], False, item["Size"]
+                for item in page.get("DeleteMarkers", []):
+                    yield item["Key"], item["VersionId"], item["IsLatest"], True, 0
+        except (BotoCoreError, ClientError) as exc:
+            raise self._fail(exc, "list versions", prefix) from exc
+
+    def restore_version(self, key, version_id):
+        """Make an older version current again by copying it over the key (the history stays)."""
+        try:
+            answer = self._client().copy_object(
+                Bucket=self.bucket, Key=key, CopySource={"Bucket": self.bucket, "Key": key, "VersionId": version_id},
+                MetadataDirective="COPY")
+        except (BotoCoreError, ClientError) as exc:
+            raise self._fail(exc, "restore", key) from exc
+        return answer.get("VersionId")
+
     def setup(self, settings):
         """Create the bucket if missing, then versioning, public access block, encryption, lifecycle."""
         from .s3_setup import setup_bucket

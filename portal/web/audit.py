@@ -19,7 +19,8 @@ from ..labels import action_label
 from ..models import AuditEvent, User
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
-ACTIONS = ("media.upload", "media.view", "media.download", "media.delete", "media.api_links",
+ACTIONS = ("media.upload", "media.view", "media.download", "media.delete", "media.reject", "media.restore",
+           "media.api_links",
            "cancellation.request", "cancellation.withdraw", "cancellation.approve", "cancellation.reject")
 
 

@@ -4,6 +4,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
+from .. import audit, metrics
 from .. import cancellations as workflow
 from ..auth.guards import roles_required, tenant_get_or_404
 from ..extensions import db
@@ -33,10 +34,22 @@ def _check_files(uploads):
         try:
             validated.append(media.validate(Upload(upload.stream, upload.filename or "")))
         except ValidationError as error:
-            refused.append((clean_display_name(upload.filename, "file"), str(error)))
+            name = clean_display_name(upload.filename, "file")
+            refused.append((name, str(error)))
+            _record_rejection(name, error)
+    if refused:
+        db.session.commit()
     if not uploads:
         refused.append(("", _("Attach at least one proof file: a photo or a PDF.")))
     return validated, refused
+
+
+def _record_rejection(name, error):
+    """Count and audit a refused file (the rejection figures of the storage dashboard come from these)."""
+    metrics.UPLOADS.labels("rejected").inc()
+    audit.record("media.reject", actor=current_user, owner_id=current_user.owner_id, source=request_source(),
+                 detail={"filename": name, "code": error.code})
+    current_app.logger.info("media.rejected code=%s", error.code)
 
 
 def _employee_page(form, file_errors=(), status=200, form_error=None):
@@ -99,7 +112,9 @@ def _own_pending(cancellation_id):
 
 def _card(cancellation, status=200, error=None):
     compact = request.form.get("compact") == "1"  # the shift cards show the request without its shift header
-    html = render_macro("cancellations/_card.html", "card", cancellation, current_user, error=error, compact=compact)
+    # On the shift cards the shift's own badge follows the decision (an out-of-band swap).
+    html = render_macro("cancellations/_card.html", "card", cancellation, current_user, error=error, compact=compact,
+                        with_shift_status=compact and status == 200)
     return html, status
 
 

@@ -122,6 +122,7 @@ def test_owner_sees_the_thumbnail_from_the_store_and_approves_in_place(page, s3_
     page.fill(f"{card} textarea[name=comment]", "Get well soon")
     page.click(f"{card} button.approve")
     page.wait_for_selector(f"{card} .badge-approved")
+    page.wait_for_selector(f"#shift-status-{people.a.shift1.id}.badge-cancelled")  # the shift's status followed
     assert page.url == url_before  # decided in place, no navigation
     assert "Get well soon" in page.inner_text(card)
     db.session.expire_all()

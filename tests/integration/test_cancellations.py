@@ -59,7 +59,10 @@ def test_a_refused_file_keeps_the_reason_and_stores_nothing(client, auth, world,
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Keep this text" in page and name in page and "Nothing was sent" in page
-    assert (_counts(), _objects()) == before
+    cancellations, media, events = before[0]
+    assert (_counts(), _objects()) == ((cancellations, media, events + 1), before[1])  # only the rejection's audit
+    rejection = db.session.execute(db.select(AuditEvent).where(AuditEvent.action == "media.reject")).scalar_one()
+    assert rejection.actor_id == world.a.emp1.id and rejection.detail["code"] == REFUSED[bad][2]
 
 
 def test_htmx_error_answers_only_the_feedback_block(client, auth, world):

@@ -26,6 +26,13 @@ MATRIX = [
                            b_emp1=403, anonymous=302)),
     ("GET", "/audit/export.csv", row(a_owner=200, a_manager=200, a_emp1=403, a_emp2=403, b_owner=200,
                                      b_manager=200, b_emp1=403, anonymous=302)),
+    ("GET", "/storage/", row(a_owner=200, a_manager=403, a_emp1=403, a_emp2=403, b_owner=200, b_manager=403,
+                             b_emp1=403, anonymous=302)),
+    # /metrics is guarded by network or token, not by role (tested in storage/test_stats.py); /healthz is open.
+    ("GET", "/metrics", row(a_owner=200, a_manager=200, a_emp1=200, a_emp2=200, b_owner=200, b_manager=200,
+                            b_emp1=200, anonymous=200)),
+    ("GET", "/healthz", row(a_owner=200, a_manager=200, a_emp1=200, a_emp2=200, b_owner=200, b_manager=200,
+                            b_emp1=200, anonymous=200)),
     ("GET", "/media/{m}/thumbnail", row(a_owner=302, a_manager=302, a_emp1=302, a_emp2=404, b_owner=404,
                                         b_manager=404, b_emp1=404, anonymous=302)),
     ("GET", "/media/{m}/view", row(a_owner=302, a_manager=302, a_emp1=302, a_emp2=404, b_owner=404, b_manager=404,
@@ -82,6 +89,6 @@ def test_route_answers_by_role_and_tenant(client, auth, proofs, method, path, wh
 @pytest.mark.parametrize("who", ["b.owner", "b.manager"])
 def test_foreign_owner_sees_none_of_the_other_business(client, auth, proofs, who):
     auth.login(proofs.user(who))
-    for path in ("/cancellations/", "/audit/", "/audit/export.csv", "/shifts/", "/"):
+    for path in ("/cancellations/", "/audit/", "/audit/export.csv", "/shifts/", "/", "/storage/"):
         body = client.get(path).get_data(as_text=True)
         assert proofs.a.emp1.display_name not in body and "Alpha" not in body

@@ -1,0 +1,108 @@
+"""`flask media verify` finds each kind of disagreement; `--fix` touches only the safe ones."""
+import io
+from datetime import timedelta
+
+import pytest
+
+from portal.extensions import db
+from portal.media import orchestrator, storage
+from portal.media.orchestrator import Upload
+from portal.models import MediaObject, utcnow
+from tests.conftest import Factory
+from tests.media_fixtures import jpeg_bytes, pdf_bytes
+
+
+@pytest.fixture
+def planted(media_app):
+    """One healthy proof, and one of each problem."""
+    factory = Factory()
+    owner = factory.business()
+    employee = factory.user(owner)
+    cancellation = factory.cancellation(factory.shift(employee))
+    store = lambda data, name: orchestrator().store_cancellation_proof(  # noqa: E731
+        cancellation, Upload(io.BytesIO(data), name), actor=employee)
+    healthy, missing, corrupted, thumbless = (store(jpeg_bytes(), "ok.jpg"), store(pdf_bytes(), "gone.pdf"),
+                                              store(jpeg_bytes(color=(1, 2, 3)), "bad.jpg"),
+                                              store(jpeg_bytes(color=(9, 9, 9)), "thumb.jpg"))
+    storage().delete(missing.storage_key)
+    data = bytearray(storage().open(corrupted.storage_key).read())
+    data[-10] ^= 0xFF  # same size, other bytes
+    storage().put(corrupted.storage_key, io.BytesIO(bytes(data)), content_type="image/jpeg", metadata={})
+    storage().delete(thumbless.thumbnail_key)
+    orphan = f"shift-cancellations/{owner.id}/999/0000-orphan.jpg"
+    storage().put(orphan, io.BytesIO(b"nobody knows me"), content_type="image/jpeg", metadata={})
+
+    def pending(age, name):
+        row = MediaObject(uuid=name.ljust(36, "0"), status="pending", owner_id=owner.id, context="shift_cancellation",
+                          subject_id=cancellation.id, shift_id=cancellation.shift_id,
+                          storage_key=f"shift-cancellations/{owner.id}/{cancellation.shift_id}/{name}.jpg",
+                          content_type="image/jpeg", size=3, sha256="0" * 64, original_filename="p.jpg",
+                          uploaded_by_id=employee.id, uploader_role="employee", created_at=utcnow() - age,
+                          thumbnail_key=f"shift-cancellations/{owner.id}/{cancellation.shift_id}/{name}.thumb.webp")
+        db.session.add(row)
+        db.session.commit()
+        storage().put(row.storage_key, io.BytesIO(b"abc"), content_type="image/jpeg", metadata={})
+        return row
+
+    return dict(healthy=healthy, missing=missing, corrupted=corrupted, thumbless=thumbless, orphan=orphan,
+                stale=pending(timedelta(hours=30), "stale"), fresh=pending(timedelta(minutes=5), "fresh"))
+
+
+def verify(media_app, *args):
+    result = media_app.test_cli_runner().invoke(args=["media", "verify", *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_verify_reports_every_kind_and_nothing_healthy(media_app, planted):
+    output = verify(media_app)
+    import re
+
+    kinds = {m.group(1) for m in re.finditer(r"^\[(?:fixable|report) *\] (\S+)", output, re.M)}
+    assert kinds == {"missing_object", "checksum_mismatch", "missing_thumbnail", "orphan", "stale_pending"}
+    assert planted["missing"].storage_key in output and planted["corrupted"].storage_key in output
+    assert planted["orphan"] in output and planted["stale"].storage_key in output
+    assert planted["healthy"].storage_key not in output and planted["fresh"].storage_key not in output
+    assert "5 finding(s)." in output
+
+
+def test_fix_removes_only_the_orphan_and_the_stale_upload(media_app, planted):
+    output = verify(media_app, "--fix")
+    assert f"fixed orphan: {planted['orphan']}" in output
+    assert f"fixed stale_pending: {planted['stale'].storage_key}" in output
+    assert not storage().exists(planted["orphan"]) and not storage().exists(planted["stale"].storage_key)
+    db.session.expire_all()
+    assert db.session.get(MediaObject, planted["stale"].id) is None
+    # the rest is untouched: still reported, rows still there, the fresh upload still pending
+    assert db.session.get(MediaObject, planted["fresh"].id).status == "pending"
+    assert storage().exists(planted["fresh"].storage_key) and storage().exists(planted["corrupted"].storage_key)
+    assert db.session.get(MediaObject, planted["missing"].id).status == "ready"
+    again = verify(media_app)
+    assert "missing_object" in again and "checksum_mismatch" in again
+    assert "orphan" not in again and "stale_pending" not in again and "missing_thumbnail" not in again
+
+
+def test_fix_makes_the_missing_thumbnail_again(media_app, planted):
+    verify(media_app, "--fix")
+    from PIL import Image
+
+    with Image.open(storage().open(planted["thumbless"].thumbnail_key)) as thumb:
+        assert thumb.format == "WEBP"
+
+
+def test_quick_mode_skips_content_hashing(media_app, planted):
+    output = verify(media_app, "--quick")
+    assert "checksum_mismatch" not in output and "missing_object" in output
+
+
+def test_an_object_whose_row_appears_after_the_check_is_not_deleted(media_app, planted):
+    from portal.media.maintenance import repair
+    from portal.media.maintenance import verify as check
+
+    findings = check(storage())
+    row = db.session.get(MediaObject, planted["fresh"].id)
+    row.thumbnail_key = planted["orphan"]  # the "orphan" now belongs to an upload in flight
+    db.session.commit()
+    done = repair(storage(), findings)
+    assert storage().exists(planted["orphan"])
+    assert not any(planted["orphan"] in line for line in done)
