@@ -59,10 +59,12 @@ def _reencode(image, fmt):
 
 
 def _thumbnail_from(image):
-    image = image.convert("RGBA" if image.mode in ("RGBA", "LA", "P") else "RGB")
+    mode = "RGBA" if image.mode in ("RGBA", "LA", "P") else "RGB"
+    if image.mode != mode:
+        image = image.convert(mode)
     image.thumbnail(THUMBNAIL_SIZE, Image.Resampling.LANCZOS, reducing_gap=2.0)
     buffer = io.BytesIO()
-    image.save(buffer, "WEBP", quality=THUMBNAIL_QUALITY, method=4)
+    image.save(buffer, "WEBP", quality=THUMBNAIL_QUALITY, method=1)  # method 1: several times faster than 4
     return buffer.getvalue()
 
 
@@ -70,8 +72,11 @@ def image_thumbnail(data):
     """A WebP thumbnail, upright; big JPEGs are decoded in draft mode at a fraction of their size."""
     with Image.open(io.BytesIO(data)) as image:
         if image.format == "JPEG":
-            image.draft("RGB", (THUMBNAIL_SIZE[0] * 2, THUMBNAIL_SIZE[1] * 2))
-        return _thumbnail_from(ImageOps.exif_transpose(image))
+            # DCT scaling straight to the smallest size still at least as big as the thumbnail
+            image.draft("RGB", THUMBNAIL_SIZE)
+        image.load()
+        ImageOps.exif_transpose(image, in_place=True)
+        return _thumbnail_from(image)
 
 
 def prepare_image(data):

@@ -1,0 +1,1 @@
+"""Benchmarks: run with `make bench`. Figures are ratios against a baseline run in the same process."""
