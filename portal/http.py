@@ -2,7 +2,7 @@
 import secrets
 from urllib.parse import urlsplit
 
-from flask import g, render_template, request
+from flask import g, make_response, render_template, request
 from flask_babel import format_date, format_datetime, get_locale, get_timezone, gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -25,8 +25,10 @@ def init_app(app):
     app.after_request(_security_headers)
     app.context_processor(_template_globals)
     # Plain functions as globals, so macros rendered on their own (htmx fragments) see them too.
+    from .web import link_args
+
     app.jinja_env.globals.update(role_label=labels.role_label, status_label=labels.status_label,
-                                 action_label=labels.action_label)
+                                 action_label=labels.action_label, link_args=link_args)
     app.add_template_filter(_local_time, "localtime")
     app.add_template_filter(_group_by_day, "groupby_day")
     app.add_template_filter(lambda day: format_date(day, "EEE d MMM"), "format_day")
@@ -124,11 +126,18 @@ def _error_page(error):
         413: _("The upload is too large."),
         500: _("Something went wrong on our side. Please try again."),
     }
-    return render_template("errors/error.html", code=code, message=titles.get(code, titles[500])), code
+    return _answer(code, titles.get(code, titles[500]))
 
 
 def _csrf_error(error):
-    message = _("This form has expired. Reload the page and try again; nothing was saved.")
-    if request.headers.get("HX-Request"):
-        return render_template("errors/inline.html", message=message), 400
-    return render_template("errors/error.html", code=400, message=message), 400
+    return _answer(400, _("This form has expired. Reload the page and try again; nothing was saved."))
+
+
+def _answer(code, message):
+    """A whole error page; for htmx, the message alone, put into the page's message area."""
+    if request.headers.get("HX-Request") == "true":
+        response = make_response(render_template("errors/inline.html", message=message), code)
+        response.headers["HX-Retarget"] = "#flash-area"
+        response.headers["HX-Reswap"] = "innerHTML"
+        return response
+    return render_template("errors/error.html", code=code, message=message), code

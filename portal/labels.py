@@ -10,6 +10,7 @@ STATUS_LABELS = {
     "pending": _l("Pending"),
     "approved": _l("Approved"),
     "rejected": _l("Rejected"),
+    "withdrawn": _l("Withdrawn"),
 }
 
 ACTION_LABELS = {

@@ -57,7 +57,7 @@ def _registry():
 def allowed(config, remote_addr, authorization):
     """True when the scraper shows the token, or comes from an allowed network."""
     token = config.get("METRICS_TOKEN")
-    if token and secrets.compare_digest(authorization or "", f"Bearer {token}"):
+    if token and secrets.compare_digest((authorization or "").encode(), f"Bearer {token}".encode()):
         return True
     try:
         address = ipaddress.ip_address(remote_addr or "")

@@ -140,6 +140,8 @@ class ShiftCancellation(db.Model):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decision_comment: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set once every proof is stored; until then nobody sees or decides the request.
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     shift: Mapped[Shift] = relationship(back_populates="cancellations")
     employee: Mapped[User] = relationship(foreign_keys=[employee_id])

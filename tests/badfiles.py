@@ -22,6 +22,30 @@ def _compressed_js_pdf():
     return _pdf_with(b"/OpenAction 4 0 R", stream)
 
 
+def _stream_pdf(filters, body):
+    """A PDF whose OpenAction is an object kept in a stream encoded with the given filters."""
+    stream = b"4 0 obj\n<< /Length %d /Filter %s >>\nstream\n" % (len(body), filters) + body + b"\nendstream\nendobj\n"
+    return _pdf_with(b"/OpenAction 4 0 R", stream)
+
+
+def _hex_js_pdf():
+    return _stream_pdf(b"/ASCIIHexDecode", b"<< /S /JavaScript /JS (app.alert(1)) >>".hex().encode() + b">")
+
+
+def _a85_js_pdf():
+    import base64
+
+    return _stream_pdf(b"[/ASCII85Decode /FlateDecode]",
+                       base64.a85encode(zlib.compress(b"<< /S /Launch /F (calc.exe) >>")) + b"~>")
+
+
+def image_pdf():
+    """A scan as a PDF page: Pillow stores the picture with DCTDecode (a JPEG inside)."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (300, 400), (250, 250, 250)).save(buffer, "PDF")
+    return buffer.getvalue()
+
+
 def pixel_flood_png(width=30000, height=30000):
     """A tiny PNG whose header claims a huge canvas: decoding it would eat gigabytes."""
     def chunk(kind, data):
@@ -68,6 +92,11 @@ REFUSED = {
     "pdf with compressed js": (_compressed_js_pdf(), "n.pdf", "pdf"),
     "pdf with embedded file": (_pdf_with(b"/Names << /EmbeddedFiles << /Names [] >> >>"), "n.pdf", "pdf"),
     "broken pdf": (b"%PDF-1.4\n" + b"\x00not really\n" * 20, "n.pdf", "pdf"),
+    "pdf with hex-encoded js": (_hex_js_pdf(), "n.pdf", "pdf"),
+    "pdf with ascii85+flate launch": (_a85_js_pdf(), "n.pdf", "pdf"),
+    "pdf with an lzw stream": (_stream_pdf(b"/LZWDecode", b"\x80\x0b\x60\x50\x22\x0c\x0c\x85\x01"), "n.pdf", "pdf"),
+    "encrypted pdf": (_pdf_with(b"").replace(b"trailer\n<< /Root 1 0 R", b"trailer\n<< /Encrypt 9 0 R /Root 1 0 R"),
+                      "n.pdf", "pdf"),
 }
 
 ACCEPTED = {
@@ -75,6 +104,7 @@ ACCEPTED = {
     "png": (png_bytes(), "photo.png", "image/png"),
     "pdf": (pdf_bytes(), "note.pdf", "application/pdf"),
     "plain pdf with a catalog": (_pdf_with(b""), "plain.pdf", "application/pdf"),
+    "scanned pdf (jpeg inside)": (image_pdf(), "scan.pdf", "application/pdf"),
     "jpeg named pdf": (jpeg_bytes(), "note.pdf", "image/jpeg"),
 }
 

@@ -150,7 +150,7 @@ class Factory:
         from portal.models import ShiftCancellation
 
         cancellation = ShiftCancellation(owner_id=shift.owner_id, shift_id=shift.id, employee_id=shift.employee_id,
-                                         reason=reason)
+                                         reason=reason, submitted_at=utcnow())
         shift.status = "cancellation_requested"
         db.session.add(cancellation)
         db.session.commit()

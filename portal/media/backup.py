@@ -73,11 +73,17 @@ def backup(source, dest, *, progress=lambda step: None):
                             "copied_at": datetime.now(timezone.utc).isoformat()})
             copied += 1
         progress(1)
+    seen = {entry["key"] for entry in entries}
+    for key, entry in previous.items():
+        if key not in seen:  # deleted from the bucket since: the backup keeps it, so restore can bring it back
+            entries.append({**entry, "gone_from_source_at": entry.get("gone_from_source_at") or
+                            datetime.now(timezone.utc).isoformat()})
     manifest = {"written_at": datetime.now(timezone.utc).isoformat(), "objects": entries}
     dest.put(MANIFEST_KEY, io.BytesIO(json.dumps(manifest, indent=1).encode()), content_type="application/json",
              metadata={})
     problems = verify_backup(dest)
-    return {"copied": copied, "skipped": skipped, "objects": len(entries), "problems": problems}
+    return {"copied": copied, "skipped": skipped, "objects": len(entries), "problems": problems,
+            "gone": len(entries) - len(seen)}
 
 
 def verify_backup(dest):
@@ -145,8 +151,9 @@ def restore_versions(source, keys, version_id=None):
 
 def undelete_rows(source, keys):
     """Show again the soft-deleted rows whose file and thumbnail are both back in the bucket."""
-    rows = db.session.execute(db.select(MediaObject).where(MediaObject.storage_key.in_(keys),
-                                                           MediaObject.deleted_at.is_not(None))).scalars().all()
+    rows = db.session.execute(db.select(MediaObject).where(
+        MediaObject.storage_key.in_(keys) | MediaObject.thumbnail_key.in_(keys),
+        MediaObject.deleted_at.is_not(None))).scalars().all()
     back = [row for row in rows if source.exists(row.storage_key) and
             (not row.thumbnail_key or source.exists(row.thumbnail_key))]
     for row in back:

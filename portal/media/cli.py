@@ -102,7 +102,8 @@ def backup_command(dest):
     target = _fail_cleanly(lambda: open_destination(dest, current_app.config))
     _fail_cleanly(lambda: target.setup(current_app.config))  # a private, versioned backup bucket (or folder)
     report = _fail_cleanly(lambda: backup(_storage(), target, progress=_counter("Backing up")))
-    click.echo(f"copied {report['copied']}, already there {report['skipped']}, manifest lists {report['objects']}")
+    click.echo(f"copied {report['copied']}, already there {report['skipped']}, manifest lists {report['objects']}"
+               f" ({report['gone']} no longer in the bucket, kept)")
     for problem in report["problems"]:
         click.echo(f"PROBLEM {problem}")
     if report["problems"]:

@@ -80,15 +80,16 @@ def image_thumbnail(data):
 
 
 def prepare_image(data):
-    """Upright, metadata-free bytes to store, plus their thumbnail."""
+    """Upright, metadata-free bytes to store, plus their thumbnail (one full decode at most)."""
     with Image.open(io.BytesIO(data)) as image:
         fmt, orientation = image.format, _orientation(image)
         if fmt == "JPEG" and orientation == 1:
             stored = strip_jpeg_metadata(data)
-        else:
-            image.load()
-            stored = _reencode(ImageOps.exif_transpose(image), fmt)
-    return PreparedFile(data=stored, thumbnail=image_thumbnail(stored))
+            return PreparedFile(data=stored, thumbnail=image_thumbnail(stored))
+        image.load()
+        upright = ImageOps.exif_transpose(image, in_place=False) if orientation != 1 else image
+        stored = _reencode(upright, fmt)
+        return PreparedFile(data=stored, thumbnail=_thumbnail_from(upright))
 
 
 def pdf_thumbnail(data):

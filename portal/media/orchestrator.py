@@ -88,9 +88,12 @@ class MediaOrchestrator:
         put = []
         try:
             for row, ready in zip(rows, prepared):
-                put.extend(self._put_objects(row, ready))
+                self._put_objects(row, ready, put)
         except StorageError:
-            self._discard([r.id for r in rows], put or [rows[0].storage_key])
+            stored = {item.key for item in put}
+            in_flight = next(k for r in rows for k in (r.storage_key, r.thumbnail_key) if k not in stored)
+            # the put that failed may still have landed (a timeout after the store wrote it): delete it too
+            self._discard([r.id for r in rows], put + [in_flight])
             raise
         return self._mark_ready(rows, put, actor, source, on_ready)
 
@@ -118,14 +121,13 @@ class MediaOrchestrator:
             "original-filename": quote(row.original_filename, safe=""),
         }
 
-    def _put_objects(self, row, prepared):
-        """Put one file and its thumbnail; return what was stored."""
-        stored = self.storage.put(row.storage_key, io.BytesIO(prepared.data), content_type=row.content_type,
-                                  metadata=self._metadata(row))
-        thumb = self.storage.put(row.thumbnail_key, io.BytesIO(prepared.thumbnail), content_type="image/webp",
-                                 metadata={"thumbnail-of": row.uuid,
-                                           "sha256": hashlib.sha256(prepared.thumbnail).hexdigest()})
-        return [stored, thumb]
+    def _put_objects(self, row, prepared, put):
+        """Put one file and its thumbnail, noting each in `put` the moment it is stored (for cleanup)."""
+        put.append(self.storage.put(row.storage_key, io.BytesIO(prepared.data), content_type=row.content_type,
+                                    metadata=self._metadata(row)))
+        put.append(self.storage.put(row.thumbnail_key, io.BytesIO(prepared.thumbnail), content_type="image/webp",
+                                    metadata={"thumbnail-of": row.uuid,
+                                              "sha256": hashlib.sha256(prepared.thumbnail).hexdigest()}))
 
     def _discard(self, row_ids, objects):
         """Best-effort removal of a failed upload's objects (the exact versions it wrote) and pending rows."""

@@ -1,7 +1,7 @@
 """Storage figures: objects, bytes and fill per business from the database (fast), or from the bucket (exact),
 and uploads and rejections per day."""
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, time, timedelta, timezone
 
 from flask import current_app
 from sqlalchemy import func
@@ -53,9 +53,10 @@ def bucket_figures(storage, owner_id=None):
     return {"source": "bucket", "quota_bytes": quota, "businesses": rows, "total": total}
 
 
-def daily_activity(owner_id=None, days=30, today=None):
-    """For each of the last `days` days (UTC): uploads, uploaded bytes, rejected files."""
-    end = (today or utcnow()).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+def daily_activity(owner_id=None, days=30, today=None, tz=timezone.utc):
+    """For each of the last `days` days in tz (UTC by default): uploads, uploaded bytes, rejected files."""
+    local_now = (today or utcnow()).astimezone(tz)
+    end = datetime.combine(local_now.date() + timedelta(days=1), time.min, tz)
     start = end - timedelta(days=days)
     series = {(start + timedelta(days=i)).date(): {"uploads": 0, "bytes": 0, "rejections": 0} for i in range(days)}
     uploads = db.select(MediaObject.uploaded_at, MediaObject.size).where(
@@ -66,8 +67,8 @@ def daily_activity(owner_id=None, days=30, today=None):
         uploads = uploads.where(MediaObject.owner_id == owner_id)
         rejections = rejections.where(AuditEvent.owner_id == owner_id)
     for moment, size in db.session.execute(uploads):
-        series[moment.date()]["uploads"] += 1
-        series[moment.date()]["bytes"] += size
+        series[moment.astimezone(tz).date()]["uploads"] += 1
+        series[moment.astimezone(tz).date()]["bytes"] += size
     for (moment,) in db.session.execute(rejections):
-        series[moment.date()]["rejections"] += 1
+        series[moment.astimezone(tz).date()]["rejections"] += 1
     return [{"day": day.isoformat(), **values} for day, values in series.items()]

@@ -2,6 +2,8 @@
 
 Pure functions on bytes. A refused file raises ValidationError with a message for the person who sent it.
 """
+import base64
+import binascii
 import io
 import re
 import unicodedata
@@ -20,7 +22,6 @@ ALLOWED_HINT = _l("Allowed: JPEG, PNG or WebP photos and PDF documents.")
 # PDF names that run code or open other programs. Such files are refused, not neutralised (README, "Proof files").
 ACTIVE_PDF_NAMES = (b"/JavaScript", b"/JS", b"/Launch", b"/EmbeddedFile", b"/EmbeddedFiles", b"/RichMedia", b"/XFA", b"/SubmitForm")
 NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
-STREAM = re.compile(rb"stream\r?\n(.*?)endstream", re.S)
 MAX_DISPLAY_NAME = 200
 
 
@@ -114,35 +115,95 @@ def _check_image(data, content_type, max_pixels):
         raise ValidationError(_l("The image is damaged or incomplete and cannot be opened."), code="image") from None
 
 
-def _pdf_names(data):
-    """The PDF's raw bytes and its inflated streams, with #xx escapes in names decoded."""
-    yield NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), data)
-    for match in STREAM.finditer(data):
+IMAGE_FILTERS = {b"DCTDecode", b"DCT", b"JPXDecode", b"CCITTFaxDecode", b"CCF", b"JBIG2Decode"}
+STREAM_START = re.compile(rb">>\s*stream\r?\n")
+FILTERS = re.compile(rb"/Filter\s*(\[[^\]]*\]|/[A-Za-z0-9]+)")
+MAX_INFLATED = 20 * 1024 * 1024
+
+
+class _Unsure(Exception):
+    """A stream we cannot read, so we cannot say the PDF is clean."""
+
+
+def _unescape_names(data):
+    return NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), data)
+
+
+def _decode(data, name):
+    """One stream filter; image codecs return None (pixels, not objects)."""
+    if name in (b"FlateDecode", b"Fl"):
+        inflater = zlib.decompressobj()
+        out = inflater.decompress(data, MAX_INFLATED)
+        if inflater.unconsumed_tail:
+            raise _Unsure()
+        return out
+    if name in (b"ASCIIHexDecode", b"AHx"):
+        return binascii.unhexlify(re.sub(rb"[^0-9A-Fa-f]", b"", data.split(b">")[0]).ljust(2, b"0"))
+    if name in (b"ASCII85Decode", b"A85"):
+        body = data.strip()
+        body = body[2:] if body.startswith(b"<~") else body
+        return base64.a85decode(body.split(b"~>")[0] + b"~>", adobe=False, ignorechars=b" \t\n\r\x0b\x0c")
+    if name in IMAGE_FILTERS:
+        return None
+    raise _Unsure()  # LZW, RunLength, Crypt or something unknown: refuse rather than guess
+
+
+def _streams(data):
+    """(dictionary, raw body) of every stream, found in one pass (no backtracking over the file)."""
+    position = 0
+    while (start := STREAM_START.search(data, position)) is not None:
+        end = data.find(b"endstream", start.end())
+        if end < 0:
+            raise _Unsure()
+        head = data[max(0, start.start() - 4096):start.start() + 2]
+        yield head[head.rfind(b"obj") + 3:] if b"obj" in head else head, data[start.end():end]
+        position = end + 9
+
+
+def _pdf_texts(data):
+    """The PDF's bytes and every decodable stream, with #xx escapes in names decoded."""
+    yield _unescape_names(data)
+    for dictionary, body in _streams(data):
+        match = FILTERS.search(dictionary)
+        names = re.findall(rb"/([A-Za-z0-9]+)", match.group(1)) if match else []
         try:
-            inflated = zlib.decompressobj().decompress(match.group(1), 20 * 1024 * 1024)
-        except zlib.error:
-            continue
-        yield NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), inflated)
+            for name in names:
+                body = _decode(body, name)
+                if body is None:
+                    break
+        except (zlib.error, binascii.Error, ValueError):
+            raise _Unsure() from None
+        if body is not None:
+            yield _unescape_names(body)
 
 
 def _check_pdf(data):
-    """A real PDF with at least one page and no scripts, launch actions or embedded files."""
+    """A real, unencrypted PDF with pages, and nothing in it that runs code, launches or embeds files."""
     import pypdfium2
+    import pypdfium2.raw as pdfium_c
 
     try:
         document = pypdfium2.PdfDocument(data)
         pages = len(document)
+        scripts = pdfium_c.FPDFDoc_GetJavaScriptActionCount(document.raw)
         document.close()
     except pypdfium2.PdfiumError:
         raise ValidationError(_l("The PDF is damaged or password-protected and cannot be opened."), code="pdf") from None
     if pages < 1:
         raise ValidationError(_l("The PDF has no pages."), code="pdf")
-    for chunk in _pdf_names(data):
-        for name in ACTIVE_PDF_NAMES:
-            if re.search(re.escape(name) + rb"(?![A-Za-z0-9])", chunk):
-                raise ValidationError(
-                    _l("The PDF contains scripts, actions or attached files, which are not accepted. "
-                       "Please print it to a new PDF or send a photo."), code="pdf")
+    active = ValidationError(
+        _l("The PDF contains scripts, actions or attached files, which are not accepted. "
+           "Please print it to a new PDF or send a photo."), code="pdf")
+    if scripts or re.search(rb"/Encrypt(?![A-Za-z0-9])", data):
+        raise active  # encrypted streams cannot be checked
+    try:
+        for chunk in _pdf_texts(data):
+            for name in ACTIVE_PDF_NAMES:
+                if re.search(re.escape(name) + rb"(?![A-Za-z0-9])", chunk):
+                    raise active
+    except _Unsure:
+        raise ValidationError(_l("This PDF cannot be checked for scripts. Please print it to a new PDF or send "
+                                 "a photo."), code="pdf") from None
 
 
 def validate(data, filename, *, max_bytes, max_pixels):

@@ -13,8 +13,8 @@ def request_source():
 
 
 def is_htmx():
-    """True for a request htmx made (it sends HX-Request: true)."""
-    return request.headers.get("HX-Request") == "true"
+    """True for a request htmx made for a part of a page (not a history restore, which needs the whole page)."""
+    return request.headers.get("HX-Request") == "true" and not request.headers.get("HX-History-Restore-Request")
 
 
 def render_block(template_name, block_name, **context):
@@ -28,6 +28,14 @@ def render_block(template_name, block_name, **context):
 def render_macro(template_name, macro_name, *args, **kwargs):
     """Render one macro (a card, a list) on its own."""
     return get_template_attribute(template_name, macro_name)(*args, **kwargs)
+
+
+RESERVED_ARGS = {"endpoint", "page"}
+
+
+def link_args():
+    """The query's arguments, safe to hand to url_for again (no endpoint, no _external and the like)."""
+    return {k: v for k, v in request.args.items() if k not in RESERVED_ARGS and not k.startswith("_")}
 
 
 def uploaded_files(field):

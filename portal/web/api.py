@@ -55,7 +55,7 @@ def shift_media(shift_id):
         db.select(Shift).where(Shift.id == shift_id, Shift.owner_id == current_user.owner_id)).scalar_one_or_none()
     if shift is None:
         return error(404)
-    proofs = [p for c in shift.cancellations for p in c.proofs]
+    proofs = [p for c in shift.cancellations if c.submitted_at for p in c.proofs]
     try:
         items = [_item(p, current_user) for p in proofs]
     except StorageError:
@@ -63,4 +63,6 @@ def shift_media(shift_id):
     audit.record("media.api_links", actor=current_user, owner_id=shift.owner_id, source=request_source(),
                  shift_id=shift.id, detail={"media_ids": [p.id for p in proofs]})
     db.session.commit()
-    return jsonify({"shift_id": shift.id, "media": items})
+    response = jsonify({"shift_id": shift.id, "media": items})
+    response.headers["Cache-Control"] = "no-store"  # it carries presigned URLs
+    return response

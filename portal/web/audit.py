@@ -6,7 +6,9 @@ import io
 from datetime import datetime, time, timedelta
 
 from flask import Blueprint, Response, render_template, request
-from flask_babel import get_timezone, gettext as _
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import selectinload
@@ -56,11 +58,11 @@ def _query(form):
         query = query.where(AuditEvent.actor_id == form.actor.data)
     if ok(form.shift):
         query = query.where(AuditEvent.shift_id == form.shift.data)
+    tz = ZoneInfo(current_user.business.timezone)  # zoneinfo: a pytz zone in tzinfo= would be local mean time
     if ok(form.date_from):
-        query = query.where(AuditEvent.at >= datetime.combine(form.date_from.data, time.min, get_timezone()))
+        query = query.where(AuditEvent.at >= datetime.combine(form.date_from.data, time.min, tz))
     if ok(form.date_to):
-        query = query.where(AuditEvent.at < datetime.combine(form.date_to.data + timedelta(days=1), time.min,
-                                                             get_timezone()))
+        query = query.where(AuditEvent.at < datetime.combine(form.date_to.data + timedelta(days=1), time.min, tz))
     return query.options(selectinload(AuditEvent.actor)).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
 
 
@@ -84,13 +86,19 @@ def export():
     writer.writerow(["time_utc", "actor", "actor_email", "role", "action", "shift_id", "media_id", "ip",
                      "user_agent", "detail"])
     for event in db.session.execute(_query(form)).scalars():
-        writer.writerow([event.at.isoformat(), event.actor.display_name if event.actor else "",
-                         event.actor.email if event.actor else "", event.actor_role or "", event.action,
-                         event.shift_id or "", event.media_id or "", event.ip or "", event.user_agent or "",
-                         _detail_text(event.detail)])
+        writer.writerow([_cell(value) for value in (
+            event.at.isoformat(), event.actor.display_name if event.actor else "",
+            event.actor.email if event.actor else "", event.actor_role, event.action, event.shift_id,
+            event.media_id, event.ip, event.user_agent, _detail_text(event.detail))])
     body = "\ufeff" + buffer.getvalue()
     return Response(body, mimetype="text/csv", headers={
         "Content-Disposition": "attachment; filename=audit-log.csv", "Cache-Control": "no-store"})
+
+
+def _cell(value):
+    """A CSV cell a spreadsheet will not run: text starting like a formula gets a leading apostrophe."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _detail_text(detail):

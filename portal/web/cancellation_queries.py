@@ -1,7 +1,9 @@
 """Queries behind the cancellations page: one employee's requests, and the business's filtered list."""
 from datetime import datetime, time, timedelta
 
-from flask_babel import get_timezone, gettext as _
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
@@ -21,7 +23,8 @@ def _with_details(query):
 def my_cancellations(employee, limit=50):
     """The employee's own requests, newest first."""
     return db.session.execute(_with_details(
-        db.select(ShiftCancellation).where(ShiftCancellation.employee_id == employee.id)
+        db.select(ShiftCancellation).where(ShiftCancellation.employee_id == employee.id,
+                                           ShiftCancellation.submitted_at.is_not(None))
         .order_by(ShiftCancellation.created_at.desc(), ShiftCancellation.id.desc()).limit(limit)
     )).scalars().all()
 
@@ -40,12 +43,13 @@ def filter_form(args):
 
 def filtered_cancellations(form, page):
     """One page of the business's requests, newest first, narrowed by the form's valid filters."""
-    query = db.select(ShiftCancellation).where(ShiftCancellation.owner_id == current_user.owner_id)
+    query = db.select(ShiftCancellation).where(ShiftCancellation.owner_id == current_user.owner_id,
+                                               ShiftCancellation.submitted_at.is_not(None))
     if form.status.data and not form.status.errors:
         query = query.where(ShiftCancellation.status == form.status.data)
     if form.employee.data and not form.employee.errors:
         query = query.where(ShiftCancellation.employee_id == form.employee.data)
-    tz = get_timezone()
+    tz = ZoneInfo(current_user.business.timezone)  # zoneinfo: a pytz zone in tzinfo= would be local mean time
     if form.date_from.data and not form.date_from.errors:
         query = query.where(ShiftCancellation.created_at >= datetime.combine(form.date_from.data, time.min, tz))
     if form.date_to.data and not form.date_to.errors:

@@ -91,6 +91,9 @@ def create():
     try:
         workflow.request_cancellation(shift, form.reason.data, validated, actor=current_user,
                                       source=request_source())
+    except workflow.WorkflowError:
+        form.shift_id.errors.append(_("This shift already has a request or can no longer be cancelled."))
+        return _employee_page(form, (), FORM_ERROR)
     except (StorageError, SQLAlchemyError):
         current_app.logger.exception("cancellation request could not be stored")
         return _employee_page(form, (), 503, form_error=_store_down())
@@ -111,8 +114,13 @@ def _own_pending(cancellation_id):
 
 
 def _card(cancellation, status=200, error=None):
+    """htmx: the request's card (with the shift's badge out of band on the shift cards). Without JavaScript:
+    back to the page, with the error as a message."""
     compact = request.form.get("compact") == "1"  # the shift cards show the request without its shift header
-    # On the shift cards the shift's own badge follows the decision (an out-of-band swap).
+    if not is_htmx():
+        if error:
+            flash(error, "error")
+        return redirect(url_for("shifts.week" if compact else "cancellations.index"), code=303)
     html = render_macro("cancellations/_card.html", "card", cancellation, current_user, error=error, compact=compact,
                         with_shift_status=compact and status == 200)
     return html, status
@@ -136,7 +144,7 @@ def add_proofs(cancellation_id):
         current_app.logger.exception("proofs could not be stored")
         return _card(cancellation, 503, _store_down())
     db.session.refresh(cancellation)
-    return _card(cancellation) if is_htmx() else _redirect_to_index()
+    return _card(cancellation)
 
 
 @bp.route("/<int:cancellation_id>/proofs/<int:media_id>/delete", methods=["POST"])
@@ -156,7 +164,7 @@ def remove_proof(cancellation_id, media_id):
     except StorageError:
         current_app.logger.exception("proof object could not be deleted")  # the row is hidden already
     db.session.refresh(cancellation)
-    return _card(cancellation) if is_htmx() else _redirect_to_index()
+    return _card(cancellation)
 
 
 @bp.route("/<int:cancellation_id>/withdraw", methods=["POST"])
@@ -170,7 +178,7 @@ def withdraw(cancellation_id):
         workflow.withdraw(cancellation, actor=current_user, source=request_source())
     except workflow.WorkflowError:
         return _card(cancellation, 409, _("This request has already been decided or withdrawn."))
-    return _card(cancellation) if is_htmx() else _redirect_to_index()
+    return _card(cancellation)
 
 
 @bp.route("/<int:cancellation_id>/decide", methods=["POST"])
@@ -187,6 +195,4 @@ def decide(cancellation_id):
     except workflow.WorkflowError:
         db.session.refresh(cancellation)
         return _card(cancellation, 409, _("This request has already been decided or withdrawn."))
-    if is_htmx():
-        return _card(cancellation)
-    return redirect(request.referrer or url_for("cancellations.index"))
+    return _card(cancellation)

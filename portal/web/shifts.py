@@ -15,14 +15,15 @@ bp = Blueprint("shifts", __name__, url_prefix="/shifts")
 
 def _week_start_arg():
     try:
-        return date.fromisoformat(request.args.get("week", ""))
+        day = date.fromisoformat(request.args.get("week", ""))
     except ValueError:
         return None
+    return day if date(2000, 1, 1) <= day <= date(2200, 1, 1) else None
 
 
 def latest_request(shift):
     """The shift's newest cancellation request that was not withdrawn, if any."""
-    return next((c for c in shift.cancellations if c.status != "withdrawn"), None)
+    return next((c for c in shift.cancellations if c.status != "withdrawn" and c.submitted_at), None)
 
 
 @bp.route("/")

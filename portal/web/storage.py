@@ -1,4 +1,6 @@
 """The owner's storage dashboard: objects, bytes and fill of their business, and 30 days of uploads."""
+from zoneinfo import ZoneInfo
+
 from flask import Blueprint, current_app, render_template
 from flask_login import current_user
 
@@ -32,6 +34,6 @@ def chart(days):
 def index():
     """Figures of the owner's business from the database, with the 30-day chart."""
     figures = storage_figures(current_user.owner_id)
-    days = daily_activity(current_user.owner_id)
+    days = daily_activity(current_user.owner_id, tz=ZoneInfo(current_user.business.timezone))
     return render_template("storage/index.html", figure=figures["businesses"][0], quota=figures["quota_bytes"],
                            days=days, chart=chart(days), provider=current_app.config["MEDIA_STORAGE_PROVIDER"])

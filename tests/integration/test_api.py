@@ -55,3 +55,8 @@ def test_several_proofs_are_all_listed(client, auth, proofs):
     auth.login(proofs.a.manager)
     names = [m["original_filename"] for m in client.get(f"/api/shifts/{proofs.a.shift1.id}/media").get_json()["media"]]
     assert names == ["справка.jpg", "b.pdf"]
+
+
+def test_api_answers_are_not_cached(client, auth, proofs):
+    auth.login(proofs.a.owner)
+    assert client.get(f"/api/shifts/{proofs.a.shift1.id}/media").headers["Cache-Control"] == "no-store"

@@ -71,3 +71,11 @@ def test_filters_narrow_the_log(client, auth, proofs):
 def test_the_app_has_no_route_that_edits_or_deletes_events(app):
     audit_rules = [r for r in app.url_map.iter_rules() if r.rule.startswith("/audit")]
     assert audit_rules and all(r.methods <= {"GET", "HEAD", "OPTIONS"} for r in audit_rules)
+
+
+def test_csv_cells_cannot_become_spreadsheet_formulas(client, auth, proofs):
+    auth.login(proofs.a.owner)
+    client.get(f"/media/{proofs.a.proof.id}/view", headers={"User-Agent": '=HYPERLINK("http://evil","x")'})
+    text = client.get("/audit/export.csv").data.decode("utf-8-sig")
+    agents = [row[8] for row in csv.reader(io.StringIO(text))][1:]
+    assert "'=HYPERLINK(\"http://evil\",\"x\")" in agents and not any(a.startswith("=") for a in agents)

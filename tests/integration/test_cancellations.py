@@ -189,3 +189,110 @@ def test_team_list_filters_by_status_and_employee_and_paginates(client, auth, pr
     block = client.get("/cancellations/?status=pending", headers={"HX-Request": "true"})
     assert block.get_data(as_text=True).lstrip().startswith('<div id="cancellation-list"')
     assert "HX-Request" in block.headers["Vary"]
+
+
+def test_a_second_request_for_the_same_shift_is_refused(client, auth, world):
+    auth.login(world.a.emp1)
+    first = _post(client, "/cancellations/", shift_id=world.a.shift1.id, reason="one",
+                  proofs=(io.BytesIO(jpeg_bytes()), "a.jpg"))
+    assert first.status_code == 302
+    from portal import cancellations
+    from portal.media import orchestrator
+    from portal.media.orchestrator import Upload
+
+    validated = [orchestrator().validate(Upload(io.BytesIO(jpeg_bytes()), "b.jpg"))]
+    with pytest.raises(cancellations.WorkflowError):  # e.g. a second tab that still shows the shift
+        cancellations.request_cancellation(world.a.shift1, "two", validated, actor=world.a.emp1)
+    assert db.session.execute(db.select(db.func.count(ShiftCancellation.id))).scalar() == 1
+
+
+def test_a_request_still_uploading_is_invisible_and_cannot_be_decided(client, auth, world, factory):
+    cancellation = factory.cancellation(world.a.shift1)
+    cancellation.submitted_at = None
+    db.session.commit()
+    auth.login(world.a.owner)
+    assert cancellation.reason not in client.get("/cancellations/").get_data(as_text=True)
+    response = _post(client, f"/cancellations/{cancellation.id}/decide", htmx=True, decision="approve")
+    assert response.status_code == 409
+    db.session.expire_all()
+    assert cancellation.status == "pending"
+
+
+def test_failure_on_a_later_file_leaves_no_object_behind(client, auth, world, app):
+    from portal.media.storage import StorageError
+
+    real = app.extensions["media_storage"]
+
+    class FailsOnFourthPut:
+        def __init__(self):
+            self.puts = 0
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def put(self, key, stream, **kwargs):
+            self.puts += 1
+            if self.puts == 4:
+                raise StorageError("the store went away", operation="put", key=key)
+            return real.put(key, stream, **kwargs)
+
+    app.extensions["media_storage"] = FailsOnFourthPut()
+    auth.login(world.a.emp1)
+    response = _post(client, "/cancellations/", shift_id=world.a.shift1.id, reason="x",
+                     proofs=[(io.BytesIO(jpeg_bytes()), "1.jpg"), (io.BytesIO(jpeg_bytes(color=(1, 1, 1))), "2.jpg")])
+    assert response.status_code == 503
+    assert [o.key for o in real.iter_objects()] == [] and _counts() == (0, 0, 0)
+    db.session.refresh(world.a.shift1)
+    assert world.a.shift1.status == "scheduled"
+
+
+def test_without_javascript_a_refused_action_goes_back_with_a_message(client, auth, proofs):
+    proofs.a.cancellation.status = "approved"
+    db.session.commit()
+    auth.login(proofs.a.emp1)
+    response = _post(client, f"/cancellations/{proofs.a.cancellation.id}/withdraw")
+    assert response.status_code == 303 and response.headers["Location"] == "/cancellations/"
+    assert "already been decided or withdrawn" in client.get("/cancellations/").get_data(as_text=True)
+
+
+def test_expired_form_under_htmx_goes_to_the_message_area(client, auth, proofs):
+    auth.login(proofs.a.owner)
+    response = client.post(f"/cancellations/{proofs.a.cancellation.id}/decide", data={"decision": "approve"},
+                           headers={"HX-Request": "true"})
+    assert response.status_code == 400
+    assert response.headers["HX-Retarget"] == "#flash-area" and "This form has expired" in response.get_data(as_text=True)
+    assert 'id="flash-area"' in client.get("/cancellations/").get_data(as_text=True)
+
+
+def test_history_restore_gets_the_whole_page(client, auth, proofs):
+    auth.login(proofs.a.owner)
+    response = client.get("/cancellations/?status=pending",
+                          headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+    assert "<html" in response.get_data(as_text=True)
+
+
+def test_date_filters_use_the_business_day(client, auth, proofs):
+    from datetime import datetime, timezone
+
+    # 00:10 in Moscow on 20 November is 21:10 UTC on the 19th
+    proofs.a.cancellation.created_at = datetime(2026, 11, 19, 21, 10, tzinfo=timezone.utc)
+    db.session.commit()
+    auth.login(proofs.a.owner)
+    on_20th = client.get("/cancellations/?date_from=2026-11-20&date_to=2026-11-20").get_data(as_text=True)
+    on_19th = client.get("/cancellations/?date_from=2026-11-19&date_to=2026-11-19").get_data(as_text=True)
+    assert proofs.a.cancellation.reason in on_20th and proofs.a.cancellation.reason not in on_19th
+
+
+def test_crafted_query_arguments_do_not_break_pages(client, auth, proofs):
+    auth.login(proofs.a.owner)
+    assert client.get("/audit/?endpoint=x&_external=1").status_code == 200
+    assert client.get("/cancellations/?endpoint=x").status_code == 200
+    assert client.get("/shifts/?week=9999-12-31").status_code == 200
+
+
+def test_withdrawn_has_a_russian_label(client, auth, proofs):
+    proofs.a.cancellation.status = "withdrawn"
+    proofs.a.emp1.language = "ru"
+    db.session.commit()
+    auth.login(proofs.a.emp1)
+    assert "Отозван" in client.get("/cancellations/").get_data(as_text=True)

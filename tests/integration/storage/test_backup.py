@@ -127,3 +127,26 @@ def test_a_proof_deleted_by_mistake_comes_back_from_the_versions(media_app, stor
 def test_restore_needs_exactly_one_target(media_app):
     result = media_app.test_cli_runner().invoke(args=["media", "restore"])
     assert result.exit_code != 0 and "one of --key, --shift, --media or --all" in result.output
+
+
+def test_backup_keeps_what_was_deleted_from_the_bucket_and_restore_brings_it_back(media_app, stored, backup_bucket):
+    run(media_app, "backup", "--to", backup_bucket)
+    media = stored["media"][0]
+    orchestrator().delete_media(media, actor=stored["employee"])
+    second = run(media_app, "backup", "--to", backup_bucket)
+    assert "manifest lists 6 (2 no longer in the bucket, kept)" in second
+    output = run(media_app, "restore", "--from", backup_bucket, "--media", str(media.id))
+    assert "2 object(s) restored" in output
+    db.session.expire_all()
+    assert db.session.get(MediaObject, media.id).deleted_at is None
+
+
+def test_restoring_the_thumbnail_last_shows_the_proof_again(media_app, stored):
+    media = stored["media"][1]
+    orchestrator().delete_media(media, actor=stored["employee"])
+    run(media_app, "restore", "--key", media.storage_key)
+    db.session.expire_all()
+    assert db.session.get(MediaObject, media.id).deleted_at is not None  # the thumbnail is still missing
+    run(media_app, "restore", "--key", media.thumbnail_key)
+    db.session.expire_all()
+    assert db.session.get(MediaObject, media.id).deleted_at is None

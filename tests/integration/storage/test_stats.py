@@ -91,3 +91,10 @@ def test_metrics_need_an_allowed_network_or_the_token(media_app, address, header
     headers = {"Authorization": header} if header else {}
     response = media_app.test_client().get("/metrics", headers=headers, environ_base={"REMOTE_ADDR": address})
     assert response.status_code == status
+
+
+def test_a_non_ascii_authorization_header_is_just_refused(media_app):
+    media_app.config["METRICS_TOKEN"] = "tok"
+    response = media_app.test_client().get("/metrics", headers={"Authorization": "Bearer ключ"},
+                                           environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    assert response.status_code == 404
