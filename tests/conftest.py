@@ -1,6 +1,7 @@
 """Real fixtures: a migrated database (SQLite, or PostgreSQL with TEST_DATABASE_URL), the app, clients, factories."""
 import contextvars
 import functools
+import itertools
 import os
 import re
 from datetime import timedelta
@@ -110,11 +111,13 @@ def runner(app):
 class Factory:
     """Small builders for businesses, users and shifts."""
 
+    _numbers = itertools.count(1)  # shared, so two factories in one test never make the same email
+
     def __init__(self):
         self.counter = 0
 
     def _email(self, prefix):
-        self.counter += 1
+        self.counter = next(self._numbers)
         return f"{prefix}{self.counter}@test.example"
 
     def business(self, name="Test Café", tz="Europe/Moscow"):

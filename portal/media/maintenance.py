@@ -10,7 +10,7 @@ from . import images
 from .keys import CONTEXT_PREFIXES
 from .storage import ObjectNotFoundError
 
-FIXABLE = ("orphan", "stale_pending", "missing_thumbnail")
+FIXABLE = ("orphan", "stale_pending", "stale_request", "missing_thumbnail")
 
 
 @dataclass
@@ -19,7 +19,7 @@ class Finding:
 
     kind: str  # missing_object, size_mismatch, checksum_mismatch, missing_thumbnail, stale_pending, orphan
     key: str
-    media_id: int | None = None
+    media_id: int | None = None  # the row concerned (a cancellation's id for stale_request)
     detail: str = ""
     fixable: bool = False
 
@@ -59,6 +59,7 @@ def verify(storage, *, grace=timedelta(hours=24), check_content=True, progress=l
         elif row.deleted_at is None:
             findings.extend(_check_ready(storage, row, check_content))
         progress(1)
+    findings.extend(_stale_requests(cutoff))
     # A row is always committed before its object is put, so an object with no row is an orphan whatever
     # its age; repair() checks again that no row appeared meanwhile before deleting one.
     for prefix in CONTEXT_PREFIXES.values():
@@ -67,6 +68,16 @@ def verify(storage, *, grace=timedelta(hours=24), check_content=True, progress=l
                 findings.append(Finding("orphan", item.key, None, f"{item.size} B, no row", fixable=True))
             progress(1)
     return findings
+
+
+def _stale_requests(cutoff):
+    """Cancellation requests whose proofs never finished storing (a crash mid-upload): they hold their shift."""
+    from ..models import ShiftCancellation
+
+    stale = db.session.execute(db.select(ShiftCancellation).where(
+        ShiftCancellation.submitted_at.is_(None), ShiftCancellation.created_at < cutoff)).scalars()
+    return [Finding("stale_request", f"cancellation {c.id}", c.id, f"shift {c.shift_id} is held by a request "
+                    "whose upload never finished", fixable=True) for c in stale]
 
 
 def _has_row(key):
@@ -96,6 +107,11 @@ def repair(storage, findings):
                 if key:
                     storage.delete(key)
             db.session.delete(row)
+        elif finding.kind == "stale_request":
+            from ..cancellations import forget
+            from ..models import ShiftCancellation
+
+            forget(finding.media_id, db.session.get(ShiftCancellation, finding.media_id).shift_id)
         elif finding.kind == "missing_thumbnail":
             _regenerate_thumbnail(storage, db.session.get(MediaObject, finding.media_id))
         db.session.commit()

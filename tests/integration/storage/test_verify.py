@@ -106,3 +106,22 @@ def test_an_object_whose_row_appears_after_the_check_is_not_deleted(media_app, p
     done = repair(storage(), findings)
     assert storage().exists(planted["orphan"])
     assert not any(planted["orphan"] in line for line in done)
+
+
+def test_a_request_whose_upload_never_finished_gives_its_shift_back(media_app, planted):
+    from portal.models import Shift, ShiftCancellation
+
+    factory = Factory()
+    owner = factory.business("Crash Co")
+    employee = factory.user(owner)
+    shift = factory.shift(employee, status="cancellation_requested")
+    crashed = ShiftCancellation(owner_id=owner.id, shift_id=shift.id, employee_id=employee.id, reason="x",
+                                created_at=utcnow() - timedelta(hours=30))
+    db.session.add(crashed)
+    db.session.commit()
+    crashed_id, shift_id = crashed.id, shift.id
+    output = verify(media_app, "--fix")
+    assert f"fixed stale_request: cancellation {crashed_id}" in output
+    db.session.expire_all()
+    assert db.session.get(ShiftCancellation, crashed_id) is None
+    assert db.session.get(Shift, shift_id).status == "scheduled"
