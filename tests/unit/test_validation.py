@@ -73,3 +73,13 @@ def test_image_over_the_pixel_limit_is_refused():
 @pytest.mark.parametrize("given,expected", list(HOSTILE_NAMES.items()))
 def test_hostile_filenames_are_cleaned(given, expected):
     assert clean_display_name(given, "jpg") == expected
+
+
+def test_a_pdf_that_cannot_be_rendered_gets_a_placeholder_thumbnail():
+    from PIL import Image
+
+    from portal.media.images import pdf_thumbnail
+
+    thumbnail = pdf_thumbnail(b"%PDF-1.4 not renderable")
+    with Image.open(io.BytesIO(thumbnail)) as image:
+        assert image.format == "WEBP" and image.size == (300, 400)

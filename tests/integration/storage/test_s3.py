@@ -81,3 +81,19 @@ def test_wrong_credentials_become_a_storage_error_that_names_the_settings(media_
     settings = dict(media_app.config, MEDIA_STORAGE_SECRET_KEY="wrong", MEDIA_STORAGE_ACCESS_KEY="wrong")
     with pytest.raises(StorageError, match="MEDIA_STORAGE_ACCESS_KEY"):
         build_storage(settings).put("k/x.pdf", io.BytesIO(b"x"), content_type="application/pdf", metadata={})
+
+
+def test_presigned_urls_are_signed_for_the_public_address(media_app, s3_server):
+    """The app reaches the store at one address, browsers at another: the URL names (and signs) the latter."""
+    import requests
+
+    from portal.media.storage import build_storage
+
+    public = s3_server.endpoint.replace("127.0.0.1", "localhost")
+    store = build_storage(dict(media_app.config, MEDIA_STORAGE_PUBLIC_BASE_URL=public))
+    store.put("shift-cancellations/1/1/public.pdf", io.BytesIO(b"for the browser"), content_type="application/pdf",
+              metadata={})
+    url = store.presigned_url("shift-cancellations/1/1/public.pdf", expires_in=60)
+    assert url.startswith(public + "/")
+    answer = requests.get(url, timeout=10)  # on Ceph the signature is checked against the Host header
+    assert answer.status_code == 200 and answer.content == b"for the browser"
