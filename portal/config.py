@@ -120,6 +120,9 @@ def build_config(instance_path, profile=None, overrides=None):
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session, so a slow upload form is not lost
         "HTMX_CDN": _env_bool("HTMX_CDN", True),
         "PROXY_FIX_X_FOR": _env_int("PROXY_FIX_X_FOR", 0, 0),
+        "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
+        "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
         "METRICS_TOKEN": _env("METRICS_TOKEN"),
         "METRICS_ALLOW_NETWORKS": _env_list("METRICS_ALLOW_NETWORKS", "" if production else "127.0.0.1/32,::1/128"),
         "LOG_FORMAT": _env("LOG_FORMAT", "json" if production else "text"),

@@ -33,7 +33,7 @@ def init_app(app):
     app.add_template_filter(_group_by_day, "groupby_day")
     app.add_template_filter(lambda day: format_date(day, "EEE d MMM"), "format_day")
     app.add_template_filter(_file_size, "filesize")
-    for code in (400, 403, 404, 405, 413, 500):
+    for code in (400, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(code, _error_page)
     app.register_error_handler(CSRFError, _csrf_error)
 
@@ -124,6 +124,7 @@ def _error_page(error):
         404: _("Nothing here. It may have been removed, or the link is wrong."),
         405: _("This action is not allowed here."),
         413: _("The upload is too large."),
+        429: _("Too many attempts. Wait a minute and try again."),
         500: _("Something went wrong on our side. Please try again."),
     }
     return _answer(code, titles.get(code, titles[500]))

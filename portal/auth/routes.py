@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..extensions import db
+from ..extensions import db, limiter
 from ..models import User
 from . import bp
 from .forms import LoginForm, LogoutForm
@@ -40,7 +40,18 @@ def _authenticate(email, password):
     return user
 
 
+def _login_limit():
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _submitted_email():
+    """Throttle per account too, so guesses spread over many addresses still stop."""
+    return "login-email:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], key_func=_submitted_email)
 def login():
     """Show the sign-in form; sign in on a valid POST."""
     if current_user.is_authenticated:

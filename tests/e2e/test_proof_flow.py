@@ -145,3 +145,26 @@ def test_manager_downloads_the_pdf_with_the_same_bytes(page, request, people, fi
     assert download.suggested_filename == "справка.pdf"
     with open(download.path(), "rb") as handle:
         assert handle.read() == files["pdf"].read_bytes()
+
+
+def test_an_upload_can_be_cancelled_and_keeps_the_form(page, s3_live_server, people, files):
+    sign_in(page, s3_live_server, people.a.emp1)
+    page.goto(f"{s3_live_server}/cancellations/")
+    held = []  # hold the POST in the browser, as a slow phone connection would
+    page.route("**/cancellations/", lambda route: held.append(route) if route.request.method == "POST"
+               else route.continue_())
+    page.fill("#reason", "Changed my mind")
+    page.set_input_files("#proofs", [str(files["jpeg"])])
+    page.click("#cancel-submit")
+    wait_until(page, "!document.querySelector('[data-upload-status]').hidden")
+    page.click("[data-upload-cancel]")
+    wait_until(page, "document.querySelector('[data-upload-status]').hidden")
+    for route in held:
+        try:
+            route.abort()
+        except Exception:  # the browser already dropped it
+            pass
+    assert page.input_value("#reason") == "Changed my mind"
+    assert page.evaluate("document.querySelector('#proofs').files.length") == 1
+    assert db.session.execute(db.select(db.func.count(ShiftCancellation.id))).scalar() == 0
+    assert not page.is_disabled("#cancel-submit")  # the form can be sent again

@@ -94,3 +94,21 @@ def test_production_session_cookie_is_secure(database_url, tmp_path, world):
     assert response.status_code == 302
     assert "Secure" in _session_cookie(response)
     assert "Strict-Transport-Security" in response.headers
+
+
+def test_sign_in_attempts_are_throttled_per_address_and_per_account(database_url, tmp_path, world):
+    from tests.conftest import IsolatedClient, csrf_token_from, make_app
+
+    app = make_app(database_url, tmp_path, LOGIN_RATE_LIMIT="3 per minute")
+    app.test_client_class = IsolatedClient
+    client = app.test_client()
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    attempt = lambda email, address: client.post(  # noqa: E731
+        "/login", data={"email": email, "password": "guess", "csrf_token": token},
+        environ_base={"REMOTE_ADDR": address}, headers={"Accept-Language": "en"})
+    assert [attempt(world.a.owner.email, "192.0.2.1").status_code for _ in range(3)] == [200, 200, 200]
+    refused = attempt(world.a.owner.email, "192.0.2.1")
+    assert refused.status_code == 429 and "Too many attempts" in refused.get_data(as_text=True)
+    # the same account from another address is throttled too; another account from a fresh address is not
+    assert attempt(world.a.owner.email, "192.0.2.2").status_code == 429
+    assert attempt(world.b.owner.email, "192.0.2.3").status_code == 200
