@@ -124,6 +124,5 @@ def proof_of(cancellation, media_id):
     return db.session.execute(
         db.select(MediaObject).where(
             MediaObject.id == media_id, MediaObject.context == "shift_cancellation",
-            MediaObject.subject_id == cancellation.id, MediaObject.status == "ready",
-            MediaObject.deleted_at.is_(None))
+            MediaObject.subject_id == cancellation.id, MediaObject.live())
     ).scalar_one_or_none()

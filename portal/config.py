@@ -1,4 +1,5 @@
 """Settings from the environment (and `.env`), in three profiles: development, testing, production."""
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -45,8 +46,6 @@ def _env_bool(name, default):
 def _env_list(name, default):
     raw = _env(name, default) or ""
     items = [part.strip() for part in raw.split(",") if part.strip()]
-    import ipaddress
-
     for item in items:
         try:
             ipaddress.ip_network(item, strict=False)

@@ -150,8 +150,7 @@ class ShiftCancellation(db.Model):
         primaryjoin=lambda: sa.and_(
             foreign(MediaObject.subject_id) == ShiftCancellation.id,
             MediaObject.context == "shift_cancellation",
-            MediaObject.status == "ready",
-            MediaObject.deleted_at.is_(None),
+            MediaObject.live(),
         ),
         order_by=lambda: MediaObject.uploaded_at,
         viewonly=True,
@@ -196,6 +195,11 @@ class MediaObject(db.Model):
     @property
     def is_image(self):
         return self.content_type.startswith("image/")
+
+    @classmethod
+    def live(cls):
+        """The condition every shown or linked file meets: stored completely and not deleted."""
+        return sa.and_(cls.status == "ready", cls.deleted_at.is_(None))
 
 
 class AuditEvent(db.Model):

@@ -2,6 +2,7 @@
 import contextvars
 import functools
 import itertools
+from types import SimpleNamespace
 import os
 import re
 from datetime import timedelta
@@ -147,6 +148,13 @@ class Factory:
         db.session.commit()
         return shift
 
+
+    def pending_request(self, name="Test Café"):
+        """An owner, an employee, a shift of theirs and a pending request to cancel it."""
+        owner = self.business(name)
+        employee = self.user(owner)
+        shift = self.shift(employee)
+        return SimpleNamespace(owner=owner, employee=employee, shift=shift, cancellation=self.cancellation(shift))
 
     def cancellation(self, shift, reason="Sick, note attached"):
         """A pending cancellation request of a shift by its employee."""

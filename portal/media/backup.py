@@ -44,9 +44,9 @@ def read_manifest(dest):
     return {entry["key"]: entry for entry in entries}
 
 
-def _copy(source, dest, key):
+def _copy(source, dest, key, info=None):
     """Copy one object with its type and metadata; return (size, sha256, version_id) of what was read."""
-    info = source.stat(key)
+    info = info or source.stat(key)
     data = source.open(key).read()
     dest.put(key, io.BytesIO(data), content_type=info.content_type or "application/octet-stream",
              metadata=dict(info.metadata))
@@ -68,7 +68,7 @@ def backup(source, dest, *, progress=lambda step: None):
             entries.append(known)
             skipped += 1
         else:
-            size, sha, version = _copy(source, dest, item.key)
+            size, sha, version = _copy(source, dest, item.key, info)
             entries.append({"key": item.key, "version_id": version, "size": size, "sha256": sha,
                             "copied_at": datetime.now(timezone.utc).isoformat()})
             copied += 1
@@ -104,14 +104,13 @@ def keys_for(*, key=None, shift_id=None, media_id=None, everything=False, manife
     """The object keys a restore covers: one key, one shift's proofs, one media row, or all of a manifest."""
     if key:
         return [key]
+    if everything and manifest is not None:
+        return sorted(manifest)
     query = db.select(MediaObject)
     if shift_id is not None:
         query = query.where(MediaObject.shift_id == shift_id)
     elif media_id is not None:
         query = query.where(MediaObject.id == media_id)
-    elif everything:
-        return sorted(manifest) if manifest is not None else [
-            k for row in db.session.execute(query).scalars() for k in (row.storage_key, row.thumbnail_key) if k]
     return [k for row in db.session.execute(query).scalars() for k in (row.storage_key, row.thumbnail_key) if k]
 
 

@@ -121,6 +121,11 @@ def placeholder_thumbnail(label):
     return buffer.getvalue()
 
 
+def thumbnail(data, content_type):
+    """The thumbnail alone, for a file already stored (repair makes missing ones again)."""
+    return pdf_thumbnail(data) if content_type == "application/pdf" else image_thumbnail(data)
+
+
 def prepare(data, content_type):
     """The stored bytes and thumbnail for a validated file of this type."""
     if content_type == "application/pdf":

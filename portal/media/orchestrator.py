@@ -18,7 +18,7 @@ from .. import audit, metrics
 from ..extensions import db
 from ..models import MediaObject, utcnow
 from . import images, keys, validation
-from .storage import StorageError
+from .storage import StorageError, StoredObject
 
 log = logging.getLogger("portal.media")
 
@@ -37,6 +37,12 @@ class PresignedUrl:
 
     url: str
     expires_at: datetime
+
+
+def put_thumbnail(storage, row, thumbnail):
+    """Store a row's thumbnail beside its file, with the metadata backups compare by."""
+    return storage.put(row.thumbnail_key, io.BytesIO(thumbnail), content_type="image/webp",
+                       metadata={"thumbnail-of": row.uuid, "sha256": hashlib.sha256(thumbnail).hexdigest()})
 
 
 class MediaOrchestrator:
@@ -93,7 +99,7 @@ class MediaOrchestrator:
             stored = {item.key for item in put}
             in_flight = next(k for r in rows for k in (r.storage_key, r.thumbnail_key) if k not in stored)
             # the put that failed may still have landed (a timeout after the store wrote it): delete it too
-            self._discard([r.id for r in rows], put + [in_flight])
+            self._discard([r.id for r in rows], put + [StoredObject(key=in_flight, size=0)])
             raise
         return self._mark_ready(rows, put, actor, source, on_ready)
 
@@ -125,19 +131,14 @@ class MediaOrchestrator:
         """Put one file and its thumbnail, noting each in `put` the moment it is stored (for cleanup)."""
         put.append(self.storage.put(row.storage_key, io.BytesIO(prepared.data), content_type=row.content_type,
                                     metadata=self._metadata(row)))
-        put.append(self.storage.put(row.thumbnail_key, io.BytesIO(prepared.thumbnail), content_type="image/webp",
-                                    metadata={"thumbnail-of": row.uuid,
-                                              "sha256": hashlib.sha256(prepared.thumbnail).hexdigest()}))
+        put.append(put_thumbnail(self.storage, row, prepared.thumbnail))
 
     def _discard(self, row_ids, objects):
         """Best-effort removal of a failed upload's objects (the exact versions it wrote) and pending rows."""
         db.session.rollback()
         for item in objects:
             try:
-                if isinstance(item, str):
-                    self.storage.delete(item)
-                else:
-                    self.storage.delete(item.key, version_id=item.version_id)
+                self.storage.delete(item.key, version_id=item.version_id)
             except StorageError:
                 pass  # the pending row (if it survives) still names the key for repair
         try:
@@ -172,8 +173,7 @@ class MediaOrchestrator:
         return db.session.execute(
             db.select(MediaObject)
             .where(MediaObject.context == context, MediaObject.owner_id == owner_id,
-                   MediaObject.subject_id == subject_id, MediaObject.status == "ready",
-                   MediaObject.deleted_at.is_(None))
+                   MediaObject.subject_id == subject_id, MediaObject.live())
             .order_by(MediaObject.uploaded_at)
         ).scalars().all()
 

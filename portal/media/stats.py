@@ -11,14 +11,14 @@ from ..models import AuditEvent, MediaObject, User, utcnow
 from .keys import CONTEXT_PREFIXES
 
 
-def _live():
-    return (MediaObject.status == "ready", MediaObject.deleted_at.is_(None))
-
-
 def _figure(owner_id, name, objects, size, quota):
     size = int(size)  # PostgreSQL sums BIGINT to NUMERIC
-    return {"owner_id": owner_id, "business": name, "objects": int(objects), "bytes": int(size),
+    return {"owner_id": owner_id, "business": name, "objects": int(objects), "bytes": size,
             "fill_ratio": size / quota if quota else 0.0, "fill_percent": round(100 * size / quota, 3) if quota else 0.0}
+
+
+def _business_names():
+    return dict(db.session.execute(db.select(User.id, User.business_name).where(User.role == "owner")).all())
 
 
 def storage_figures(owner_id=None):
@@ -26,10 +26,10 @@ def storage_figures(owner_id=None):
     quota = current_app.config["MEDIA_STORAGE_QUOTA_BYTES"]
     query = (db.select(MediaObject.owner_id, func.count(MediaObject.id),
                        func.coalesce(func.sum(MediaObject.size + func.coalesce(MediaObject.thumbnail_size, 0)), 0))
-             .where(*_live()).group_by(MediaObject.owner_id))
+             .where(MediaObject.live()).group_by(MediaObject.owner_id))
     if owner_id is not None:
         query = query.where(MediaObject.owner_id == owner_id)
-    names = dict(db.session.execute(db.select(User.id, User.business_name).where(User.role == "owner")).all())
+    names = _business_names()
     rows = [_figure(oid, names.get(oid), count * 2, size, quota) for oid, count, size in db.session.execute(query)]
     if owner_id is not None and not rows:
         rows = [_figure(owner_id, names.get(owner_id), 0, 0, quota)]
@@ -47,7 +47,7 @@ def bucket_figures(storage, owner_id=None):
             business = int(item.key.split("/")[1])
             counts[business] += 1
             sizes[business] += item.size
-    names = dict(db.session.execute(db.select(User.id, User.business_name).where(User.role == "owner")).all())
+    names = _business_names()
     rows = [_figure(oid, names.get(oid), counts[oid], sizes[oid], quota) for oid in sorted(counts)]
     total = _figure(None, None, sum(counts.values()), sum(sizes.values()), quota)
     return {"source": "bucket", "quota_bytes": quota, "businesses": rows, "total": total}
@@ -67,8 +67,9 @@ def daily_activity(owner_id=None, days=30, today=None, tz=timezone.utc):
         uploads = uploads.where(MediaObject.owner_id == owner_id)
         rejections = rejections.where(AuditEvent.owner_id == owner_id)
     for moment, size in db.session.execute(uploads):
-        series[moment.astimezone(tz).date()]["uploads"] += 1
-        series[moment.astimezone(tz).date()]["bytes"] += size
+        day = series[moment.astimezone(tz).date()]
+        day["uploads"] += 1
+        day["bytes"] += size
     for (moment,) in db.session.execute(rejections):
         series[moment.astimezone(tz).date()]["rejections"] += 1
     return [{"day": day.isoformat(), **values} for day, values in series.items()]

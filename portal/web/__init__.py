@@ -1,5 +1,9 @@
 """The pages, one module per page family, and the few helpers they share."""
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
 from flask import current_app, get_template_attribute, request
+from flask_login import current_user
 
 from ..audit import RequestInfo
 
@@ -28,6 +32,17 @@ def render_block(template_name, block_name, **context):
 def render_macro(template_name, macro_name, *args, **kwargs):
     """Render one macro (a card, a list) on its own."""
     return get_template_attribute(template_name, macro_name)(*args, **kwargs)
+
+
+def business_day_start(day, plus_days=0):
+    """Midnight starting a calendar day in the user's business timezone (zoneinfo: a pytz zone given as
+    tzinfo= would be local mean time, 30-60 minutes off)."""
+    return datetime.combine(day + timedelta(days=plus_days), time.min, ZoneInfo(current_user.business.timezone))
+
+
+def filled(field):
+    """A filter field that was given and is valid."""
+    return field.data not in (None, "") and not field.errors
 
 
 RESERVED_ARGS = {"endpoint", "page"}

@@ -1,12 +1,13 @@
 """JSON API for remote clients of the shift cards. Errors are JSON too: {"error": {"code", "message"}}."""
 from flask import Blueprint, jsonify
 from flask_login import current_user
+from sqlalchemy.orm import selectinload
 
 from .. import audit
 from ..extensions import csrf, db
 from ..media import orchestrator
 from ..media.storage import StorageError
-from ..models import Shift
+from ..models import MediaObject, Shift, ShiftCancellation
 from . import request_source
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -30,9 +31,9 @@ def _iso(moment):
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def _item(media, viewer):
-    thumb = orchestrator().generate_presigned_url(media, viewer, purpose="thumbnail")
-    down = orchestrator().generate_presigned_url(media, viewer, purpose="download")
+def _item(links, media, viewer):
+    thumb = links.generate_presigned_url(media, viewer, purpose="thumbnail")
+    down = links.generate_presigned_url(media, viewer, purpose="download")
     return {
         "id": media.id, "content_type": media.content_type, "size": media.size,
         "original_filename": media.original_filename,
@@ -52,12 +53,15 @@ def shift_media(shift_id):
     if current_user.role not in ("owner", "manager"):
         return error(403)
     shift = db.session.execute(
-        db.select(Shift).where(Shift.id == shift_id, Shift.owner_id == current_user.owner_id)).scalar_one_or_none()
+        db.select(Shift).where(Shift.id == shift_id, Shift.owner_id == current_user.owner_id)
+        .options(selectinload(Shift.cancellations).selectinload(ShiftCancellation.proofs)
+                 .selectinload(MediaObject.uploaded_by))).scalar_one_or_none()
     if shift is None:
         return error(404)
     proofs = [p for c in shift.cancellations if c.submitted_at for p in c.proofs]
     try:
-        items = [_item(p, current_user) for p in proofs]
+        links = orchestrator()
+        items = [_item(links, p, current_user) for p in proofs]
     except StorageError:
         return error(503)
     audit.record("media.api_links", actor=current_user, owner_id=shift.owner_id, source=request_source(),

@@ -3,11 +3,8 @@
 Owners read it; managers read it too (read-only like everyone: the app never edits or deletes events)."""
 import csv
 import io
-from datetime import datetime, time, timedelta
 
 from flask import Blueprint, Response, render_template, request
-from zoneinfo import ZoneInfo
-
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -19,6 +16,7 @@ from ..auth.guards import roles_required
 from ..extensions import db
 from ..labels import action_label
 from ..models import AuditEvent, User
+from . import business_day_start, filled
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 ACTIONS = ("media.upload", "media.view", "media.download", "media.delete", "media.reject", "media.restore",
@@ -51,18 +49,16 @@ def _form():
 
 def _query(form):
     query = db.select(AuditEvent).where(AuditEvent.owner_id == current_user.owner_id)
-    ok = lambda field: field.data not in (None, "") and not field.errors  # noqa: E731
-    if ok(form.action):
+    if filled(form.action):
         query = query.where(AuditEvent.action == form.action.data)
-    if ok(form.actor):
+    if filled(form.actor):
         query = query.where(AuditEvent.actor_id == form.actor.data)
-    if ok(form.shift):
+    if filled(form.shift):
         query = query.where(AuditEvent.shift_id == form.shift.data)
-    tz = ZoneInfo(current_user.business.timezone)  # zoneinfo: a pytz zone in tzinfo= would be local mean time
-    if ok(form.date_from):
-        query = query.where(AuditEvent.at >= datetime.combine(form.date_from.data, time.min, tz))
-    if ok(form.date_to):
-        query = query.where(AuditEvent.at < datetime.combine(form.date_to.data + timedelta(days=1), time.min, tz))
+    if filled(form.date_from):
+        query = query.where(AuditEvent.at >= business_day_start(form.date_from.data))
+    if filled(form.date_to):
+        query = query.where(AuditEvent.at < business_day_start(form.date_to.data, plus_days=1))
     return query.options(selectinload(AuditEvent.actor)).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
 
 

@@ -1,8 +1,4 @@
 """Queries behind the cancellations page: one employee's requests, and the business's filtered list."""
-from datetime import datetime, time, timedelta
-
-from zoneinfo import ZoneInfo
-
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
@@ -10,6 +6,7 @@ from sqlalchemy.orm import selectinload
 from ..extensions import db
 from ..labels import status_label
 from ..models import CANCELLATION_STATUSES, ShiftCancellation, User
+from . import business_day_start, filled
 from .forms import CancellationFilterForm
 
 PER_PAGE = 20
@@ -45,15 +42,13 @@ def filtered_cancellations(form, page):
     """One page of the business's requests, newest first, narrowed by the form's valid filters."""
     query = db.select(ShiftCancellation).where(ShiftCancellation.owner_id == current_user.owner_id,
                                                ShiftCancellation.submitted_at.is_not(None))
-    if form.status.data and not form.status.errors:
+    if filled(form.status):
         query = query.where(ShiftCancellation.status == form.status.data)
-    if form.employee.data and not form.employee.errors:
+    if filled(form.employee):
         query = query.where(ShiftCancellation.employee_id == form.employee.data)
-    tz = ZoneInfo(current_user.business.timezone)  # zoneinfo: a pytz zone in tzinfo= would be local mean time
-    if form.date_from.data and not form.date_from.errors:
-        query = query.where(ShiftCancellation.created_at >= datetime.combine(form.date_from.data, time.min, tz))
-    if form.date_to.data and not form.date_to.errors:
-        end = datetime.combine(form.date_to.data + timedelta(days=1), time.min, tz)
-        query = query.where(ShiftCancellation.created_at < end)
+    if filled(form.date_from):
+        query = query.where(ShiftCancellation.created_at >= business_day_start(form.date_from.data))
+    if filled(form.date_to):
+        query = query.where(ShiftCancellation.created_at < business_day_start(form.date_to.data, plus_days=1))
     query = _with_details(query.order_by(ShiftCancellation.created_at.desc(), ShiftCancellation.id.desc()))
     return db.paginate(query, page=max(page, 1), per_page=PER_PAGE, error_out=False)

@@ -24,6 +24,10 @@ def _store_down():
     return _("The file store is not available right now; nothing was saved. Please try again in a minute.")
 
 
+def _already_decided():
+    return _("This request has already been decided or withdrawn.")
+
+
 def _check_files(uploads):
     """Validate every upload; return the good ones and (file name, message) for each refused one."""
     limit = current_app.config["MEDIA_MAX_FILES"]
@@ -52,9 +56,15 @@ def _record_rejection(name, error):
     current_app.logger.info("media.rejected code=%s", error.code)
 
 
-def _employee_page(form, file_errors=(), status=200, form_error=None):
+def _shift_choices(form):
+    """Offer the employee's cancellable shifts in the form; return them for the page."""
     shifts = workflow.cancellable_shifts(current_user)
     form.shift_id.choices = [(s.id, s.id) for s in shifts]
+    return shifts
+
+
+def _employee_page(form, file_errors=(), status=200, form_error=None, shifts=None):
+    shifts = shifts if shifts is not None else _shift_choices(form)
     context = dict(form=form, shifts=shifts, file_errors=file_errors, form_error=form_error,
                    requests=my_cancellations(current_user))
     if is_htmx() and status != 200:
@@ -83,10 +93,10 @@ def index():
 def create():
     """Send a cancellation request with its proofs; a refused file keeps the rest of the form."""
     form = CancellationForm()
-    form.shift_id.choices = [(s.id, s.id) for s in workflow.cancellable_shifts(current_user)]
+    shifts = _shift_choices(form)
     validated, refused = _check_files(uploaded_files("proofs"))
     if not form.validate_on_submit() or refused:
-        return _employee_page(form, refused, FORM_ERROR)
+        return _employee_page(form, refused, FORM_ERROR, shifts=shifts)
     shift = tenant_get_or_404(Shift, form.shift_id.data, employee_field="employee_id")
     try:
         workflow.request_cancellation(shift, form.reason.data, validated, actor=current_user,
@@ -139,7 +149,7 @@ def add_proofs(cancellation_id):
     try:
         workflow.add_proofs(cancellation, validated, actor=current_user, source=request_source())
     except workflow.WorkflowError:
-        return _card(cancellation, 409, _("This request has already been decided or withdrawn."))
+        return _card(cancellation, 409, _already_decided())
     except (StorageError, SQLAlchemyError):
         current_app.logger.exception("proofs could not be stored")
         return _card(cancellation, 503, _store_down())
@@ -160,7 +170,7 @@ def remove_proof(cancellation_id, media_id):
     try:
         workflow.remove_proof(cancellation, media, actor=current_user, source=request_source())
     except workflow.WorkflowError:
-        return _card(cancellation, 409, _("This request has already been decided or withdrawn."))
+        return _card(cancellation, 409, _already_decided())
     except StorageError:
         current_app.logger.exception("proof object could not be deleted")  # the row is hidden already
     db.session.refresh(cancellation)
@@ -177,7 +187,7 @@ def withdraw(cancellation_id):
     try:
         workflow.withdraw(cancellation, actor=current_user, source=request_source())
     except workflow.WorkflowError:
-        return _card(cancellation, 409, _("This request has already been decided or withdrawn."))
+        return _card(cancellation, 409, _already_decided())
     return _card(cancellation)
 
 
@@ -194,5 +204,5 @@ def decide(cancellation_id):
                         source=request_source())
     except workflow.WorkflowError:
         db.session.refresh(cancellation)
-        return _card(cancellation, 409, _("This request has already been decided or withdrawn."))
+        return _card(cancellation, 409, _already_decided())
     return _card(cancellation)

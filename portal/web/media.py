@@ -18,7 +18,7 @@ def visible_media(media_id):
     """The ready proof if the current user may see it: same business, and for an employee their own; else 404."""
     media = db.session.execute(
         db.select(MediaObject).where(MediaObject.id == media_id, MediaObject.owner_id == current_user.owner_id,
-                                     MediaObject.status == "ready", MediaObject.deleted_at.is_(None))
+                                     MediaObject.live())
     ).scalar_one_or_none()
     if media is None:
         abort(404)
@@ -46,10 +46,13 @@ def _redirect(media, purpose):
     return response
 
 
-def _audited(media, action):
-    audit.record(action, actor=current_user, owner_id=media.owner_id, source=request_source(),
+def _audited_redirect(media_id, purpose):
+    """Record media.<purpose> for a visible proof, then send the viewer to it."""
+    media = visible_media(media_id)
+    audit.record(f"media.{purpose}", actor=current_user, owner_id=media.owner_id, source=request_source(),
                  shift_id=media.shift_id, media_id=media.id, detail={"filename": media.original_filename})
     db.session.commit()
+    return _redirect(media, purpose)
 
 
 @bp.route("/<int:media_id>/thumbnail")
@@ -63,15 +66,11 @@ def thumbnail(media_id):
 @roles_required("owner", "manager", "employee")
 def view(media_id):
     """The proof itself, shown in the browser (image, or the browser's PDF viewer); audited."""
-    media = visible_media(media_id)
-    _audited(media, "media.view")
-    return _redirect(media, "view")
+    return _audited_redirect(media_id, "view")
 
 
 @bp.route("/<int:media_id>/download")
 @roles_required("owner", "manager", "employee")
 def download(media_id):
     """The proof as a download under its original name; audited."""
-    media = visible_media(media_id)
-    _audited(media, "media.download")
-    return _redirect(media, "download")
+    return _audited_redirect(media_id, "download")

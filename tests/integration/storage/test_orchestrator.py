@@ -22,12 +22,7 @@ KEY_RE = r"shift-cancellations/{owner}/{shift}/[0-9a-f]{{8}}-[0-9a-f]{{4}}-4[0-9
 @pytest.fixture
 def case(media_app):
     """An employee with a shift and a pending cancellation of it."""
-    factory = Factory()
-    owner = factory.business("Store Co")
-    employee = factory.user(owner)
-    shift = factory.shift(employee)
-    return type("Case", (), dict(owner=owner, employee=employee, shift=shift,
-                                 cancellation=factory.cancellation(shift)))
+    return Factory().pending_request("Store Co")
 
 
 def store(case, data, name="справка.jpg"):

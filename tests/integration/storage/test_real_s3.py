@@ -25,14 +25,10 @@ def provider():
 @pytest.fixture
 def proof(media_app):
     """A PDF proof stored through the orchestrator, and its employee."""
-    factory = Factory()
-    owner = factory.business()
-    employee = factory.user(owner)
-    cancellation = factory.cancellation(factory.shift(employee))
-    body = pdf_bytes()
-    media = orchestrator().store_cancellation_proof(cancellation, Upload(io.BytesIO(body), "note.pdf"),
-                                                    actor=employee)
-    return media, employee, storage().open(media.storage_key).read()
+    case = Factory().pending_request()
+    media = orchestrator().store_cancellation_proof(case.cancellation, Upload(io.BytesIO(pdf_bytes()), "note.pdf"),
+                                                    actor=case.employee)
+    return media, case.employee, storage().open(media.storage_key).read()
 
 
 def test_presigned_url_works_until_the_role_lifetime_ends(media_app, proof):

@@ -55,10 +55,8 @@ def test_an_object_put_twice_keeps_both_versions(media_app, s3):
 
 
 def test_failed_commit_leaves_no_version_behind(media_app, s3):
-    factory = Factory()
-    owner = factory.business()
-    employee = factory.user(owner)
-    cancellation = factory.cancellation(factory.shift(employee))
+    case = Factory().pending_request()
+    employee, cancellation = case.employee, case.cancellation
 
     def database_down(mapper, connection, target):
         raise OperationalError("INSERT", {}, Exception("connection lost"))

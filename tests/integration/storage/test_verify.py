@@ -15,10 +15,8 @@ from tests.media_fixtures import jpeg_bytes, pdf_bytes
 @pytest.fixture
 def planted(media_app):
     """One healthy proof, and one of each problem."""
-    factory = Factory()
-    owner = factory.business()
-    employee = factory.user(owner)
-    cancellation = factory.cancellation(factory.shift(employee))
+    case = Factory().pending_request()
+    owner, employee, cancellation = case.owner, case.employee, case.cancellation
     store = lambda data, name: orchestrator().store_cancellation_proof(  # noqa: E731
         cancellation, Upload(io.BytesIO(data), name), actor=employee)
     healthy, missing, corrupted, thumbless = (store(jpeg_bytes(), "ok.jpg"), store(pdf_bytes(), "gone.pdf"),
