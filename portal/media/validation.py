@@ -19,7 +19,7 @@ from .keys import EXTENSIONS
 ALLOWED_TYPES = ("image/jpeg", "image/png", "image/webp", "application/pdf")
 PILLOW_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 ALLOWED_HINT = _l("Allowed: JPEG, PNG or WebP photos and PDF documents.")
-# PDF names that run code or open other programs. Such files are refused, not neutralised (README, "Proof files").
+# PDF names that run code or open other programs. Such files are refused, not neutralised (docs/proof-files.md).
 ACTIVE_PDF_NAMES = (b"/JavaScript", b"/JS", b"/Launch", b"/EmbeddedFile", b"/EmbeddedFiles", b"/RichMedia", b"/XFA", b"/SubmitForm")
 NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
 MAX_DISPLAY_NAME = 200
