@@ -3,6 +3,8 @@
 Views call these; these call the media orchestrator and audit.record, and own every commit. State changes
 are conditional updates, so two tabs or two managers acting at once cannot both win.
 """
+import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import audit
@@ -14,6 +16,14 @@ from .models import MediaObject, Shift, ShiftCancellation, utcnow
 
 class WorkflowError(Exception):
     """The action does not fit the request's state (for example, deciding twice)."""
+
+
+class ProofLimitError(WorkflowError):
+    """More proofs than MEDIA_MAX_FILES on one request; `room` is how many more it may take."""
+
+    def __init__(self, room):
+        super().__init__(f"room for {room} more proofs")
+        self.room = room
 
 
 def cancellable_shifts(employee):
@@ -84,10 +94,47 @@ def _require_pending(cancellation):
         raise WorkflowError("This request has already been decided or withdrawn.")
 
 
+def _live_proofs(cancellation):
+    return db.session.execute(
+        db.select(sa.func.count()).select_from(MediaObject).where(
+            MediaObject.context == "shift_cancellation", MediaObject.subject_id == cancellation.id,
+            MediaObject.live())
+    ).scalar_one()
+
+
+def proof_room(cancellation):
+    """How many more proofs the request may take: MEDIA_MAX_FILES counts every live proof, whichever post brought it."""
+    return max(0, current_app.config["MEDIA_MAX_FILES"] - _live_proofs(cancellation))
+
+
+def _hold_pending(cancellation_id):
+    """A no-op conditional update: True while the request is pending, and its row stays locked until commit, so
+    a decision or another upload to the same request waits for this transaction instead of racing it."""
+    return db.session.execute(
+        db.update(ShiftCancellation)
+        .where(ShiftCancellation.id == cancellation_id, ShiftCancellation.status == "pending",
+               ShiftCancellation.submitted_at.is_not(None))
+        .values(status="pending").execution_options(synchronize_session=False)
+    ).rowcount == 1
+
+
 def add_proofs(cancellation, files, *, actor, source=None):
-    """Attach more proofs to a pending request."""
+    """Attach more proofs to a pending request, within its cap; refused at the final commit if it was decided."""
     _require_pending(cancellation)
-    return orchestrator().store_cancellation_proofs(cancellation, files, actor=actor, source=source)
+    room = proof_room(cancellation)
+    if len(files) > room:
+        raise ProofLimitError(room)
+
+    def still_open():
+        # runs in the final transaction, where the new rows already count as live
+        if not _hold_pending(cancellation.id):
+            raise WorkflowError("This request has already been decided or withdrawn.")
+        live, cap = _live_proofs(cancellation), current_app.config["MEDIA_MAX_FILES"]
+        if live > cap:  # another post filled the request meanwhile
+            raise ProofLimitError(max(0, cap - (live - len(files))))
+
+    return orchestrator().store_cancellation_proofs(cancellation, files, actor=actor, source=source,
+                                                    on_ready=still_open)
 
 
 def remove_proof(cancellation, media, *, actor, source=None):

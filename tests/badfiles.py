@@ -16,6 +16,8 @@ def _pdf_with(catalog_extra, extra_objects=b""):
             + extra_objects + b"trailer\n<< /Root 1 0 R >>\n%%EOF\n")
 
 
+# These four name a stream as the /OpenAction: not an action at all, so a reader runs nothing, but the policy
+# allows only a plain in-document jump there. Real active content, built as PDF structure: tests/corpus/.
 def _compressed_js_pdf():
     action = zlib.compress(b"<< /S /JavaScript /JS (app.alert(1)) >>")
     stream = b"4 0 obj\n<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(action) + action + b"\nendstream\nendobj\n"
@@ -37,6 +39,16 @@ def _a85_js_pdf():
 
     return _stream_pdf(b"[/ASCII85Decode /FlateDecode]",
                        base64.a85encode(zlib.compress(b"<< /S /Launch /F (calc.exe) >>")) + b"~>")
+
+
+def password_pdf():
+    """A PDF that cannot be opened without its user password (AES-256)."""
+    import pikepdf
+
+    document, buffer = pikepdf.new(), io.BytesIO()
+    document.add_blank_page()
+    document.save(buffer, encryption=pikepdf.Encryption(user="secret", owner="owner"))
+    return buffer.getvalue()
 
 
 def image_pdf():
@@ -86,17 +98,17 @@ REFUSED = {
     "truncated jpeg": (jpeg_bytes(size=(800, 600), quality=95)[:3000], "note.jpg", "image"),
     "pixel flood png": (pixel_flood_png(), "flood.png", "image"),
     "jpeg header on garbage": (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00garbage" * 100, "note.jpg", "image"),
-    "pdf with javascript": (_pdf_with(b"/OpenAction << /S /JavaScript /JS (app.alert(1)) >>"), "n.pdf", "pdf"),
-    "pdf with launch action": (_pdf_with(b"/OpenAction << /S /Launch /F (calc.exe) >>"), "n.pdf", "pdf"),
-    "pdf with escaped js name": (_pdf_with(b"/OpenAction << /S /J#61vaScript /J#53 (x) >>"), "n.pdf", "pdf"),
-    "pdf with compressed js": (_compressed_js_pdf(), "n.pdf", "pdf"),
-    "pdf with embedded file": (_pdf_with(b"/Names << /EmbeddedFiles << /Names [] >> >>"), "n.pdf", "pdf"),
-    "broken pdf": (b"%PDF-1.4\n" + b"\x00not really\n" * 20, "n.pdf", "pdf"),
-    "pdf with hex-encoded js": (_hex_js_pdf(), "n.pdf", "pdf"),
-    "pdf with ascii85+flate launch": (_a85_js_pdf(), "n.pdf", "pdf"),
-    "pdf with an lzw stream": (_stream_pdf(b"/LZWDecode", b"\x80\x0b\x60\x50\x22\x0c\x0c\x85\x01"), "n.pdf", "pdf"),
-    "encrypted pdf": (_pdf_with(b"").replace(b"trailer\n<< /Root 1 0 R", b"trailer\n<< /Encrypt 9 0 R /Root 1 0 R"),
-                      "n.pdf", "pdf"),
+    "pdf with javascript": (_pdf_with(b"/OpenAction << /S /JavaScript /JS (app.alert(1)) >>"), "n.pdf", "pdf_script"),
+    "pdf with launch action": (_pdf_with(b"/OpenAction << /S /Launch /F (calc.exe) >>"), "n.pdf", "pdf_launch"),
+    "pdf with escaped js name": (_pdf_with(b"/OpenAction << /S /J#61vaScript /J#53 (x) >>"), "n.pdf", "pdf_script"),
+    "pdf opening a flate stream": (_compressed_js_pdf(), "n.pdf", "pdf_auto_action"),
+    "pdf with embedded file": (_pdf_with(b"/Names << /EmbeddedFiles << /Names [] >> >>"), "n.pdf", "pdf_attachment"),
+    "broken pdf": (b"%PDF-1.4\n" + b"\x00not really\n" * 20, "n.pdf", "pdf_damaged"),
+    "pdf opening a hex stream": (_hex_js_pdf(), "n.pdf", "pdf_auto_action"),
+    "pdf opening an ascii85+flate stream": (_a85_js_pdf(), "n.pdf", "pdf_auto_action"),
+    "pdf opening an lzw stream": (_stream_pdf(b"/LZWDecode", b"\x80\x0b\x60\x50\x22\x0c\x0c\x85\x01"), "n.pdf",
+                                  "pdf_auto_action"),
+    "pdf that needs a password": (password_pdf(), "n.pdf", "pdf_password"),
 }
 
 ACCEPTED = {
@@ -105,6 +117,10 @@ ACCEPTED = {
     "pdf": (pdf_bytes(), "note.pdf", "application/pdf"),
     "plain pdf with a catalog": (_pdf_with(b""), "plain.pdf", "application/pdf"),
     "scanned pdf (jpeg inside)": (image_pdf(), "scan.pdf", "application/pdf"),
+    # the trailer names an /Encrypt object that does not exist: every reader opens it as a plain PDF
+    "pdf naming a missing /Encrypt": (_pdf_with(b"").replace(b"trailer\n<< /Root 1 0 R",
+                                                                b"trailer\n<< /Encrypt 9 0 R /Root 1 0 R"),
+                                      "n.pdf", "application/pdf"),
     "jpeg named pdf": (jpeg_bytes(), "note.pdf", "image/jpeg"),
 }
 

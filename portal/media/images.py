@@ -1,16 +1,29 @@
-"""Preparing files for storage: upright images without metadata, and small WebP thumbnails. Pure functions."""
+"""Preparing files for storage: canonical images (one image, no metadata but ICC) and small WebP thumbnails.
+
+Pure functions on bytes. Orientation is kept as an orientation-only EXIF tag in JPEGs, so photos are never
+re-encoded; the thumbnail decode is the one full decode that proves an image whole.
+"""
 import io
-import struct
+import logging
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageDraw, ImageOps
 
+from . import containers, pdf
+from .validation import ValidationError
+
+log = logging.getLogger("portal.media")
 THUMBNAIL_SIZE = (400, 400)
 THUMBNAIL_QUALITY = 78
-JPEG_QUALITY = 90
+REENCODE_QUALITY = 90
 ORIENTATION_TAG = 0x0112
-# JPEG segments that carry EXIF/XMP (APP1), IPTC (APP13) and comments (COM). APP0, ICC (APP2), APP14 stay.
-STRIPPED_MARKERS = {0xE1, 0xED, 0xFE}
+# How Pillow turns each EXIF orientation upright (the same table ImageOps.exif_transpose uses).
+UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+           5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+           8: Image.Transpose.ROTATE_90}
+# A first page drawing more image pixels than this gets a placeholder: PDFium would need seconds to scale them.
+MAX_THUMBNAIL_SOURCE_PIXELS = 50_000_000
 
 
 @dataclass(frozen=True)
@@ -23,43 +36,41 @@ class PreparedFile:
 
 def _orientation(image):
     try:
-        return image.getexif().get(ORIENTATION_TAG, 1)
+        value = image.getexif().get(ORIENTATION_TAG, 1)
     except Exception:  # a broken EXIF block must not stop an otherwise good photo
         return 1
+    return value if value in UPRIGHT else 1
 
 
-def strip_jpeg_metadata(data):
-    """Drop EXIF, XMP, IPTC and comments from a JPEG without decoding it (no quality loss)."""
-    out, pos = [data[:2]], 2
-    while pos + 4 <= len(data) and data[pos] == 0xFF:
-        marker = data[pos + 1]
-        if marker == 0xDA:  # start of scan: the rest is image data
-            break
-        length = struct.unpack(">H", data[pos + 2:pos + 4])[0]
-        if marker not in STRIPPED_MARKERS:
-            out.append(data[pos:pos + 2 + length])
-        pos += 2 + length
-    out.append(data[pos:])
-    return b"".join(out)
+def _reencode_upright(data, fmt, orientation):
+    """PNG or WebP carrying an EXIF orientation: turn the pixels (rare; PNG stays lossless)."""
+    with Image.open(io.BytesIO(data)) as image:
+        upright = image.transpose(UPRIGHT[orientation])
+        icc = image.info.get("icc_profile")
+        buffer = io.BytesIO()
+        options = {"icc_profile": icc} if icc else {}
+        if fmt == "PNG":
+            upright.save(buffer, "PNG", **options)
+        else:
+            upright.save(buffer, "WEBP", quality=REENCODE_QUALITY, **options)
+        return buffer.getvalue()
 
 
-def _reencode(image, fmt):
-    """Encode an image again without any of its metadata (ICC colour profile kept)."""
-    buffer = io.BytesIO()
-    icc = image.info.get("icc_profile")
-    options = {"icc_profile": icc} if icc else {}
-    if fmt == "JPEG":
-        image = image.convert("RGB") if image.mode not in ("RGB", "L", "CMYK") else image
-        image.save(buffer, "JPEG", quality=JPEG_QUALITY, optimize=True, **options)
-    elif fmt == "WEBP":
-        image.save(buffer, "WEBP", quality=JPEG_QUALITY, **options)
+def canonical_image(data, content_type):
+    """The bytes to store: the primary image only, metadata cut out (ICC kept), upright or tagged to be shown so."""
+    with Image.open(io.BytesIO(data)) as image:
+        orientation = _orientation(image)
+    if content_type == "image/jpeg":
+        return containers.canonical_jpeg(data, orientation)
+    if content_type == "image/png":
+        stored, fmt = containers.canonical_png(data), "PNG"
     else:
-        image.save(buffer, "PNG", optimize=False, **options)
-    return buffer.getvalue()
+        stored, fmt = containers.canonical_webp(data), "WEBP"
+    return _reencode_upright(stored, fmt, orientation) if orientation != 1 else stored
 
 
 def _thumbnail_from(image):
-    mode = "RGBA" if image.mode in ("RGBA", "LA", "P") else "RGB"
+    mode = "RGBA" if image.mode in ("RGBA", "LA", "P", "PA") else "RGB"
     if image.mode != mode:
         image = image.convert(mode)
     image.thumbnail(THUMBNAIL_SIZE, Image.Resampling.LANCZOS, reducing_gap=2.0)
@@ -69,7 +80,7 @@ def _thumbnail_from(image):
 
 
 def image_thumbnail(data):
-    """A WebP thumbnail, upright; big JPEGs are decoded in draft mode at a fraction of their size."""
+    """A WebP thumbnail, upright; decoding reads every byte of the image, so a broken one raises here."""
     with Image.open(io.BytesIO(data)) as image:
         if image.format == "JPEG":
             # DCT scaling straight to the smallest size still at least as big as the thumbnail
@@ -79,24 +90,13 @@ def image_thumbnail(data):
         return _thumbnail_from(image)
 
 
-def prepare_image(data):
-    """Upright, metadata-free bytes to store, plus their thumbnail (one full decode at most)."""
-    with Image.open(io.BytesIO(data)) as image:
-        fmt, orientation = image.format, _orientation(image)
-        if fmt == "JPEG" and orientation == 1:
-            stored = strip_jpeg_metadata(data)
-            return PreparedFile(data=stored, thumbnail=image_thumbnail(stored))
-        image.load()
-        upright = ImageOps.exif_transpose(image, in_place=False) if orientation != 1 else image
-        stored = _reencode(upright, fmt)
-        return PreparedFile(data=stored, thumbnail=_thumbnail_from(upright))
-
-
 def pdf_thumbnail(data):
     """The first page rendered to a WebP thumbnail, or a placeholder when it cannot be rendered."""
     import pypdfium2
 
     try:
+        if pdf.first_page_image_pixels(data) > MAX_THUMBNAIL_SOURCE_PIXELS:
+            return placeholder_thumbnail("PDF")  # e.g. a fax page of 35000 x 35000: seconds of CPU for 400 px
         document = pypdfium2.PdfDocument(data)
         try:
             page = document[0]
@@ -127,7 +127,20 @@ def thumbnail(data, content_type):
 
 
 def prepare(data, content_type):
-    """The stored bytes and thumbnail for a validated file of this type."""
-    if content_type == "application/pdf":
-        return PreparedFile(data=data, thumbnail=pdf_thumbnail(data))
-    return prepare_image(data)
+    """Canonical bytes and thumbnail of a validated file; ValidationError when the file does not hold up."""
+    try:
+        if content_type == "application/pdf":
+            return PreparedFile(data=data, thumbnail=pdf_thumbnail(data))
+        stored = canonical_image(data, content_type)
+        return PreparedFile(data=stored, thumbnail=image_thumbnail(stored))
+    except containers.AnimatedImageError:
+        raise ValidationError(_l("Animated images are not accepted. Please send a photo or a PDF."),
+                              code="image") from None
+    except Image.DecompressionBombError:
+        raise ValidationError(_l("The image is too large. Please send a smaller photo."), code="image") from None
+    except (containers.ContainerError, OSError, SyntaxError, ValueError):
+        raise ValidationError(_l("The image is damaged or incomplete and cannot be opened."), code="image") from None
+    except Exception:  # hostile bytes can upset any decoder: refuse the file, never fail the request
+        log.warning("media.prepare failed on a %s file", content_type, exc_info=True)
+        raise ValidationError(_l("The file could not be read. Please send a new photo or PDF."),
+                              code="unreadable") from None

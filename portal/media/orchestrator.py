@@ -8,7 +8,7 @@ import hashlib
 import io
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .. import audit, metrics
 from ..extensions import db
 from ..models import MediaObject, utcnow
-from . import images, keys, validation
+from . import disposition, images, keys, validation
 from .storage import StorageError, StoredObject
 
 log = logging.getLogger("portal.media")
@@ -53,10 +53,15 @@ class MediaOrchestrator:
         self.settings = settings
 
     def validate(self, upload):
-        """Read (within the size limit) and check one upload; raises ValidationError."""
+        """Read (within the size limit), check and prepare one upload: its canonical bytes and thumbnail.
+
+        Raises ValidationError for anything wrong with the file, so a hostile file is a refusal, never a 500.
+        """
         data = validation.read_limited(upload.stream, self.settings["MEDIA_MAX_UPLOAD_BYTES"])
-        return validation.validate(data, upload.filename, max_bytes=self.settings["MEDIA_MAX_UPLOAD_BYTES"],
-                                   max_pixels=self.settings["MEDIA_MAX_IMAGE_PIXELS"])
+        checked = validation.validate(data, upload.filename, max_bytes=self.settings["MEDIA_MAX_UPLOAD_BYTES"],
+                                      max_pixels=self.settings["MEDIA_MAX_IMAGE_PIXELS"])
+        prepared = images.prepare(checked.data, checked.content_type)
+        return replace(checked, data=prepared.data, thumbnail=prepared.thumbnail)
 
     def store_cancellation_proofs(self, cancellation, files, *, actor, source=None, on_ready=None):
         """Store validated proof files of a shift cancellation together; return their ready rows."""
@@ -87,13 +92,11 @@ class MediaOrchestrator:
         return rows
 
     def _store_files(self, context, owner_id, subject_id, shift_id, files, actor, source, on_ready):
-        prepared = [images.prepare(f.data, f.content_type) for f in files]
-        rows = [self._pending_row(context, owner_id, subject_id, shift_id, f, p, actor)
-                for f, p in zip(files, prepared)]
+        rows = [self._pending_row(context, owner_id, subject_id, shift_id, f, actor) for f in files]
         db.session.commit()  # the keys are on record before any byte moves
         put = []
         try:
-            for row, ready in zip(rows, prepared):
+            for row, ready in zip(rows, files):
                 self._put_objects(row, ready, put)
         except StorageError:
             stored = {item.key for item in put}
@@ -103,15 +106,15 @@ class MediaOrchestrator:
             raise
         return self._mark_ready(rows, put, actor, source, on_ready)
 
-    def _pending_row(self, context, owner_id, subject_id, shift_id, validated, prepared, actor):
+    def _pending_row(self, context, owner_id, subject_id, shift_id, validated, actor):
         media_uuid = keys.new_uuid()
         key = keys.media_key(context, owner_id, shift_id or subject_id, media_uuid, validated.content_type)
         row = MediaObject(
             uuid=media_uuid, status="pending", owner_id=owner_id, context=context, subject_id=subject_id,
-            shift_id=shift_id, storage_key=key, content_type=validated.content_type, size=len(prepared.data),
-            sha256=hashlib.sha256(prepared.data).hexdigest(), original_filename=validated.display_name,
+            shift_id=shift_id, storage_key=key, content_type=validated.content_type, size=len(validated.data),
+            sha256=hashlib.sha256(validated.data).hexdigest(), original_filename=validated.display_name,
             uploaded_by_id=actor.id, uploader_role=actor.role, thumbnail_key=keys.thumbnail_key(key),
-            thumbnail_size=len(prepared.thumbnail), created_at=utcnow(),
+            thumbnail_size=len(validated.thumbnail), created_at=utcnow(),
         )
         db.session.add(row)
         return row
@@ -161,9 +164,9 @@ class MediaOrchestrator:
                              detail={"filename": row.original_filename, "size": row.size,
                                      "content_type": row.content_type, "key": row.storage_key})
             if on_ready:
-                on_ready()
+                on_ready()  # may refuse (the request was decided meanwhile): then nothing of this upload stays
             db.session.commit()
-        except SQLAlchemyError:
+        except Exception:
             self._discard(row_ids, put)
             raise
         return rows
@@ -187,7 +190,7 @@ class MediaOrchestrator:
             raise StorageError("This file is not available.", operation="presign", key=media.storage_key)
         ttl = self.url_lifetime(viewer.role)
         key = media.thumbnail_key if purpose == "thumbnail" else media.storage_key
-        name = media.original_filename if purpose == "download" else None
+        name = disposition.download_name(media.original_filename, media.content_type) if purpose == "download" else None
         try:
             url = self.storage.presigned_url(key, expires_in=ttl, download_name=name)
         except StorageError:

@@ -28,8 +28,18 @@ def _already_decided():
     return _("This request has already been decided or withdrawn.")
 
 
-def _check_files(uploads):
-    """Validate every upload; return the good ones and (file name, message) for each refused one."""
+def _room_message(room):
+    if room == 0:
+        return _("This request already has the most files allowed (%(n)s).", n=current_app.config["MEDIA_MAX_FILES"])
+    return _("This request can take %(n)s more files.", n=room)
+
+
+def _check_files(uploads, room=None):
+    """Validate every upload; return the good ones and (file name, message) for each refused one.
+
+    room: how many more proofs the request may take (None for a new request: MEDIA_MAX_FILES)."""
+    if room is not None and len(uploads) > room:
+        return [], [("", _room_message(room))]
     limit = current_app.config["MEDIA_MAX_FILES"]
     if len(uploads) > limit:
         return [], [("", _("Attach at most %(n)s files at a time.", n=limit))]
@@ -63,10 +73,10 @@ def _shift_choices(form):
     return shifts
 
 
-def _employee_page(form, file_errors=(), status=200, form_error=None, shifts=None):
+def _employee_page(form, file_errors=(), status=200, form_error=None, shifts=None, card_errors=None):
     shifts = shifts if shifts is not None else _shift_choices(form)
     context = dict(form=form, shifts=shifts, file_errors=file_errors, form_error=form_error,
-                   requests=my_cancellations(current_user))
+                   requests=my_cancellations(current_user), card_errors=card_errors or {})
     if is_htmx() and status != 200:
         return render_block("cancellations/employee.html", "form_feedback", **context), status
     return render_template("cancellations/employee.html", **context), status
@@ -143,18 +153,28 @@ def add_proofs(cancellation_id):
     cancellation = _own_pending(cancellation_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    validated, refused = _check_files(uploaded_files("proofs"))
+    validated, refused = _check_files(uploaded_files("proofs"), room=workflow.proof_room(cancellation))
     if refused:
-        return _card(cancellation, FORM_ERROR, "; ".join(f"{name}: {msg}" if name else msg for name, msg in refused))
+        return _refused_proofs(cancellation, "; ".join(f"{name}: {msg}" if name else msg for name, msg in refused))
     try:
         workflow.add_proofs(cancellation, validated, actor=current_user, source=request_source())
+    except workflow.ProofLimitError as error:
+        return _refused_proofs(cancellation, _room_message(error.room))
     except workflow.WorkflowError:
+        db.session.refresh(cancellation)
         return _card(cancellation, 409, _already_decided())
     except (StorageError, SQLAlchemyError):
         current_app.logger.exception("proofs could not be stored")
         return _card(cancellation, 503, _store_down())
     db.session.refresh(cancellation)
     return _card(cancellation)
+
+
+def _refused_proofs(cancellation, message):
+    """Refused files: the card with the message (htmx), or the whole page with it at the card (422, no redirect)."""
+    if is_htmx():
+        return _card(cancellation, FORM_ERROR, message)
+    return _employee_page(CancellationForm(), status=FORM_ERROR, card_errors={cancellation.id: message})
 
 
 @bp.route("/<int:cancellation_id>/proofs/<int:media_id>/delete", methods=["POST"])

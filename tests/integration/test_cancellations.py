@@ -138,6 +138,67 @@ def test_employee_adds_and_removes_proofs_while_pending(client, auth, proofs):
     assert [p.original_filename for p in proofs.a.cancellation.proofs] == ["second.pdf"]
 
 
+def _live_proofs(cancellation):
+    db.session.expire_all()
+    return [p.original_filename for p in cancellation.proofs]
+
+
+def test_the_file_cap_counts_every_proof_of_the_request(client, auth, proofs, app):
+    app.config["MEDIA_MAX_FILES"] = 3
+    auth.login(proofs.a.emp1)
+    url = f"/cancellations/{proofs.a.cancellation.id}/proofs"
+    two = [(io.BytesIO(jpeg_bytes()), "b.jpg"), (io.BytesIO(jpeg_bytes()), "c.jpg")]
+    assert _post(client, url, htmx=True, proofs=two).status_code == 200
+    over = _post(client, url, htmx=True, proofs=(io.BytesIO(jpeg_bytes()), "d.jpg"))
+    assert over.status_code == 422 and "already has the most files allowed (3)" in over.get_data(as_text=True)
+    assert _live_proofs(proofs.a.cancellation) == ["справка.jpg", "b.jpg", "c.jpg"]
+
+
+def test_the_cap_message_says_how_many_more_fit(client, auth, proofs, app):
+    app.config["MEDIA_MAX_FILES"] = 2
+    auth.login(proofs.a.emp1)
+    response = _post(client, f"/cancellations/{proofs.a.cancellation.id}/proofs", htmx=True,
+                     proofs=[(io.BytesIO(jpeg_bytes()), "b.jpg"), (io.BytesIO(jpeg_bytes()), "c.jpg")])
+    assert response.status_code == 422 and "can take 1 more files" in response.get_data(as_text=True)
+    assert _live_proofs(proofs.a.cancellation) == ["справка.jpg"]
+
+
+def test_without_javascript_a_refused_added_file_answers_422_with_the_page(client, auth, proofs):
+    auth.login(proofs.a.emp1)
+    before = _objects()
+    response = _post(client, f"/cancellations/{proofs.a.cancellation.id}/proofs",
+                     proofs=(io.BytesIO(REFUSED["pdf with javascript"][0]), "note.pdf"))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "<html" in page
+    assert "This PDF contains a script" in page or "сценарий" in page
+    assert f'id="cancellation-{proofs.a.cancellation.id}"' in page and _objects() == before
+
+
+def test_proofs_are_refused_when_the_request_is_decided_during_the_upload(client, auth, proofs, app, monkeypatch):
+    """A manager approves between the file check and the final commit: the late files are not attached."""
+    import importlib
+
+    orchestrator_module = importlib.import_module("portal.media.orchestrator")  # portal.media.orchestrator() shadows it
+    real_put = orchestrator_module.put_thumbnail
+    cancellation_id = proofs.a.cancellation.id
+
+    def decide_meanwhile(storage, row, thumbnail):
+        stored = real_put(storage, row, thumbnail)
+        with db.engine.begin() as other:  # another request, on its own connection, wins the race
+            other.execute(db.update(ShiftCancellation).where(ShiftCancellation.id == cancellation_id)
+                          .values(status="approved"))
+        return stored
+
+    monkeypatch.setattr(orchestrator_module, "put_thumbnail", decide_meanwhile)
+    auth.login(proofs.a.emp1)
+    before_objects, before_rows = _objects(), _counts()[1]
+    response = _post(client, f"/cancellations/{cancellation_id}/proofs", htmx=True,
+                     proofs=(io.BytesIO(jpeg_bytes()), "late.jpg"))
+    assert response.status_code == 409
+    assert _objects() == before_objects and _counts()[1] == before_rows
+    assert _live_proofs(proofs.a.cancellation) == ["справка.jpg"]
+
+
 def test_withdraw_puts_the_shift_back(client, auth, proofs):
     auth.login(proofs.a.emp1)
     response = _post(client, f"/cancellations/{proofs.a.cancellation.id}/withdraw", htmx=True)

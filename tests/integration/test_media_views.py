@@ -1,10 +1,11 @@
 """The media endpoints: redirects to short-lived URLs that serve the right bytes, and what they audit."""
+import io
 import time
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from portal.extensions import db
 from portal.media import storage
-from portal.models import AuditEvent
+from portal.models import AuditEvent, MediaObject
 
 
 def _actions():
@@ -82,3 +83,24 @@ def test_deleted_proof_is_404(client, auth, proofs):
     orchestrator().delete_media(proofs.a.proof, actor=proofs.a.emp1)
     auth.login(proofs.a.owner)
     assert client.get(f"/media/{proofs.a.proof.id}/view").status_code == 404
+
+
+def test_a_jpeg_sent_as_html_downloads_with_the_jpeg_extension_and_without_the_page(client, auth, world):
+    from tests.conftest import Factory
+    from tests.media_fixtures import jpeg_bytes
+
+    cancellation = Factory().cancellation(world.a.shift1)
+    polyglot = jpeg_bytes() + b"<html><script>alert(document.cookie)</script></html>"
+    auth.login(world.a.emp1)
+    response = client.post(f"/cancellations/{cancellation.id}/proofs", content_type="multipart/form-data", data={
+        "csrf_token": auth.csrf_token("/cancellations/"), "proofs": [(io.BytesIO(polyglot), "больничный.html")]})
+    assert response.status_code == 303
+    media = db.session.execute(db.select(MediaObject).where(MediaObject.subject_id == cancellation.id)).scalar_one()
+    assert media.original_filename == "больничный.html.jpg"
+    auth.logout()
+    auth.login(world.a.manager)
+    served = _follow(client, client.get(f"/media/{media.id}/download"))
+    assert b"<script" not in served.data and served.data.endswith(b"\xff\xd9")
+    disposition = served.headers["Content-Disposition"]
+    assert 'filename="bol_nichnyy.html.jpg"' in disposition
+    assert disposition.endswith(quote("больничный.html.jpg", safe=""))

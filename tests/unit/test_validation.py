@@ -3,6 +3,7 @@ import io
 
 import pytest
 
+from portal.media.images import prepare
 from portal.media.validation import ValidationError, clean_display_name, read_limited, validate
 from tests.badfiles import ACCEPTED, HOSTILE_NAMES, REFUSED
 from tests.media_fixtures import png_bytes
@@ -11,11 +12,18 @@ LIMIT = 10 * 1024 * 1024
 PIXELS = 50_000_000
 
 
+def check(data, filename):
+    """The whole check an upload gets: validate (type, header, PDF policy), then prepare (one full decode)."""
+    checked = validate(data, filename, max_bytes=LIMIT, max_pixels=PIXELS)
+    prepare(checked.data, checked.content_type)
+    return checked
+
+
 @pytest.mark.parametrize("name", list(REFUSED))
 def test_refused_kinds_raise_with_their_code(name):
     data, filename, code = REFUSED[name]
     with pytest.raises(ValidationError) as refused:
-        validate(data, filename, max_bytes=LIMIT, max_pixels=PIXELS)
+        check(data, filename)
     assert refused.value.code == code
     assert str(refused.value)
 
@@ -31,7 +39,7 @@ def test_wrong_type_message_says_what_is_allowed(app):
 @pytest.mark.parametrize("name", list(ACCEPTED))
 def test_good_files_pass_with_the_sniffed_type(name):
     data, filename, content_type = ACCEPTED[name]
-    checked = validate(data, filename, max_bytes=LIMIT, max_pixels=PIXELS)
+    checked = check(data, filename)
     assert checked.content_type == content_type
     assert checked.extension == {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}[content_type]
 

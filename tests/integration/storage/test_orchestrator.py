@@ -4,12 +4,13 @@ import re
 from urllib.parse import unquote
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
 from portal.extensions import db
 from portal.media import orchestrator, storage
+from portal.media.disposition import download_name
 from portal.media.orchestrator import Upload
 from portal.media.storage import StorageError
 from portal.models import AuditEvent, MediaObject
@@ -127,11 +128,13 @@ def test_gps_is_stripped_and_the_photo_is_upright(case):
     exif[0x0112] = 6  # rotate 90° clockwise to view
     exif[0x010F] = "PhoneMaker"
     exif.get_ifd(0x8825).update({1: "N", 2: (55.0, 45.0, 21.0), 3: "E", 4: (37.0, 37.0, 4.0)})
-    media = store(case, jpeg_bytes(size=(640, 480), exif=exif.tobytes()))
-    with Image.open(storage().open(media.storage_key)) as stored:
-        assert stored.size == (480, 640)  # upright: the rotation was applied
-        assert not stored.getexif()  # no EXIF at all, so no GPS
-        assert b"PhoneMaker" not in storage().open(media.storage_key).read()
+    original = jpeg_bytes(size=(640, 480), exif=exif.tobytes())
+    media = store(case, original)
+    data = storage().open(media.storage_key).read()
+    with Image.open(io.BytesIO(data)) as stored:
+        assert dict(stored.getexif()) == {0x0112: 6}  # only how to turn it: no GPS, no camera
+        assert ImageOps.exif_transpose(stored).size == (480, 640)  # shown upright
+    assert b"PhoneMaker" not in data and data.endswith(original[-1000:])  # the same scan data: never re-encoded
     with Image.open(storage().open(media.thumbnail_key)) as thumb:
         assert thumb.size[1] > thumb.size[0]
 
@@ -178,6 +181,6 @@ def test_hostile_filename_is_accepted_but_never_reaches_the_key(case, given):
     from tests.badfiles import HOSTILE_NAMES
 
     media = store(case, jpeg_bytes(), given)
-    assert media.original_filename == HOSTILE_NAMES[given]
+    assert media.original_filename == download_name(HOSTILE_NAMES[given], "image/jpeg")  # x.exe -> x.exe.jpg
     assert re.fullmatch(KEY_RE.format(owner=case.owner.id, shift=case.shift.id, ext="jpg"), media.storage_key)
-    assert unquote(storage().stat(media.storage_key).metadata["original-filename"]) == HOSTILE_NAMES[given]
+    assert unquote(storage().stat(media.storage_key).metadata["original-filename"]) == media.original_filename
