@@ -91,3 +91,48 @@ def test_a_pdf_that_cannot_be_rendered_gets_a_placeholder_thumbnail():
     thumbnail = pdf_thumbnail(b"%PDF-1.4 not renderable")
     with Image.open(io.BytesIO(thumbnail)) as image:
         assert image.format == "WEBP" and image.size == (300, 400)
+
+
+def _pdf_with_image(width, height):
+    """A one-page PDF drawing a 1-bit, all-white Flate image of width x height (a fax-like page, tiny on disk)."""
+    import zlib
+
+    import pikepdf
+
+    document = pikepdf.new()
+    document.add_blank_page(page_size=(595, 842))
+    row = (width + 7) // 8
+    image = pikepdf.Stream(document, zlib.compress(b"\xff" * row * height, 9))
+    image.stream_dict = pikepdf.Dictionary(Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=width,
+                                           Height=height, BitsPerComponent=1, ColorSpace=pikepdf.Name.DeviceGray,
+                                           Filter=pikepdf.Name.FlateDecode)
+    page = document.pages[0]
+    page.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image))
+    page.Contents = document.make_stream(b"q 595 0 0 842 0 0 cm /Im0 Do Q")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def test_a_pdf_page_drawing_a_huge_image_gets_a_placeholder_instead_of_a_render(monkeypatch):
+    import pypdfium2
+
+    from portal.media.images import pdf_thumbnail, placeholder_thumbnail
+
+    huge = _pdf_with_image(12000, 12000)  # 144 million pixels in a few KB
+    assert len(huge) < 64 * 1024 and check(huge, "fax.pdf").content_type == "application/pdf"
+    rendered = []
+    monkeypatch.setattr(pypdfium2.PdfPage, "render", lambda *a, **k: rendered.append(1))
+    assert pdf_thumbnail(huge) == placeholder_thumbnail("PDF") and rendered == []
+
+
+def test_a_pdf_page_drawing_a_normal_scan_is_rendered():
+    from PIL import Image
+
+    from portal.media.images import pdf_thumbnail, placeholder_thumbnail
+
+    scan = _pdf_with_image(1700, 2400)
+    thumbnail = pdf_thumbnail(scan)
+    assert thumbnail != placeholder_thumbnail("PDF")
+    with Image.open(io.BytesIO(thumbnail)) as image:
+        assert max(image.size) == 400 and image.size[1] > image.size[0]  # the whole portrait page, not a crop
