@@ -94,17 +94,15 @@ def prepare_image(data):
 
 def pdf_thumbnail(data):
     """The first page rendered to a WebP thumbnail, or a placeholder when it cannot be rendered."""
-    import pypdfium2
+    from .pdfium import pdf_document
 
     try:
-        document = pypdfium2.PdfDocument(data)
-        try:
+        with pdf_document(data) as document:
             page = document[0]
             width, height = page.get_size()
             scale = min(THUMBNAIL_SIZE[0] / width, THUMBNAIL_SIZE[1] / height, 4.0)
             image = page.render(scale=scale, may_draw_forms=False).to_pil()
-        finally:
-            document.close()
+            page.close()
         return _thumbnail_from(image)
     except Exception:  # rendering is a nicety; a placeholder is better than a failed upload
         return placeholder_thumbnail("PDF")

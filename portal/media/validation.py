@@ -182,11 +182,12 @@ def _check_pdf(data):
     import pypdfium2
     import pypdfium2.raw as pdfium_c
 
+    from .pdfium import pdf_document
+
     try:
-        document = pypdfium2.PdfDocument(data)
-        pages = len(document)
-        scripts = pdfium_c.FPDFDoc_GetJavaScriptActionCount(document.raw)
-        document.close()
+        with pdf_document(data) as document:
+            pages = len(document)
+            scripts = pdfium_c.FPDFDoc_GetJavaScriptActionCount(document.raw)
     except pypdfium2.PdfiumError:
         raise ValidationError(_l("The PDF is damaged or password-protected and cannot be opened."), code="pdf") from None
     if pages < 1:
