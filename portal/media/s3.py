@@ -3,10 +3,10 @@ import threading
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, ConnectionError as BotoConnectionError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionError as BotoConnectionError, HTTPClientError
 
 from .disposition import content_disposition
-from .storage import ObjectNotFoundError, StorageError, StoredObject
+from .storage import ObjectNotFoundError, StorageError, StorageUnavailableError, StoredObject
 
 NOT_FOUND = {"404", "NoSuchKey", "NotFound", "NoSuchVersion"}
 DENIED = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "Forbidden", "403"}
@@ -94,9 +94,10 @@ class S3MediaStorage:
                                     operation=operation, key=key)
             return StorageError(f"The store at {where} answered {code or 'an error'} to {operation}; try again later.",
                                 operation=operation, key=key)
-        if isinstance(exc, BotoConnectionError):
-            return StorageError(f"The store at {where} cannot be reached; check MEDIA_STORAGE_ENDPOINT or try "
-                                "again later.", operation=operation, key=key)
+        if isinstance(exc, (BotoConnectionError, HTTPClientError)):  # refused, cut, or no answer in time
+            return StorageUnavailableError(
+                f"The store at {where} cannot be reached or did not answer in time; check MEDIA_STORAGE_ENDPOINT "
+                "and MEDIA_STORAGE_*_TIMEOUT, or try again later.", operation=operation, key=key)
         return StorageError(f"The store at {where} failed during {operation}: {type(exc).__name__}; try again later.",
                             operation=operation, key=key)
 
