@@ -39,7 +39,8 @@ class S3MediaStorage:
             s3={"addressing_style": addressing},
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
-            retries={"mode": "standard", "max_attempts": max_attempts},
+            # total_max_attempts counts the first try; botocore's max_attempts would count retries only
+            retries={"mode": "standard", "total_max_attempts": max_attempts},
             request_checksum_calculation=checksums,
             response_checksum_validation=checksums,
         )
