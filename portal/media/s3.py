@@ -27,7 +27,7 @@ class S3MediaStorage:
 
     def __init__(self, *, bucket, endpoint=None, region="us-east-1", access_key=None, secret_key=None,
                  public_base_url=None, addressing="path", checksums="when_required",
-                 connect_timeout=5, read_timeout=30, max_attempts=3):
+                 connect_timeout=2, read_timeout=5, max_attempts=2):
         self.bucket = bucket
         self.endpoint = endpoint
         self.region = region
@@ -63,9 +63,9 @@ class S3MediaStorage:
             public_base_url=settings.get("MEDIA_STORAGE_PUBLIC_BASE_URL"),
             addressing=settings.get("MEDIA_STORAGE_ADDRESSING", "path"),
             checksums=settings.get("MEDIA_STORAGE_CHECKSUMS", "when_required"),
-            connect_timeout=settings.get("MEDIA_STORAGE_CONNECT_TIMEOUT", 5),
-            read_timeout=settings.get("MEDIA_STORAGE_READ_TIMEOUT", 30),
-            max_attempts=settings.get("MEDIA_STORAGE_MAX_ATTEMPTS", 3),
+            connect_timeout=settings.get("MEDIA_STORAGE_CONNECT_TIMEOUT", 2),
+            read_timeout=settings.get("MEDIA_STORAGE_READ_TIMEOUT", 5),
+            max_attempts=settings.get("MEDIA_STORAGE_MAX_ATTEMPTS", 2),
         )
 
     def _client(self, endpoint=None):
