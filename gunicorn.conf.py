@@ -2,8 +2,14 @@
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+# nginx in front buffers whole requests and answers, so a worker only ever talks to nginx over a fast link: a
+# few threads per worker cover requests waiting on the store or the database, and no client can hold one.
+worker_class = "gthread"
 workers = int(os.environ.get("GUNICORN_WORKERS", "3"))
-timeout = 60  # a 10 MB upload on a slow phone connection needs time
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+timeout = 30  # a stuck worker is replaced; a store call gives up within half of this (docs/deploy.md)
+graceful_timeout = 30  # on restart, requests in flight may finish
+keepalive = 5  # seconds an idle connection from nginx stays open
 accesslog = None  # the app writes its own request line, with secrets cut out
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 

@@ -78,9 +78,10 @@ def media_settings():
         "MEDIA_STORAGE_PUBLIC_BASE_URL": _env("MEDIA_STORAGE_PUBLIC_BASE_URL"),
         "MEDIA_STORAGE_ADDRESSING": _env("MEDIA_STORAGE_ADDRESSING", "path"),
         "MEDIA_STORAGE_CHECKSUMS": _env("MEDIA_STORAGE_CHECKSUMS", "when_required"),
-        "MEDIA_STORAGE_CONNECT_TIMEOUT": _env_int("MEDIA_STORAGE_CONNECT_TIMEOUT", 5, 1),
-        "MEDIA_STORAGE_READ_TIMEOUT": _env_int("MEDIA_STORAGE_READ_TIMEOUT", 30, 1),
-        "MEDIA_STORAGE_MAX_ATTEMPTS": _env_int("MEDIA_STORAGE_MAX_ATTEMPTS", 3, 1),
+        # attempts x (connect + read) + one backoff stays at half of gunicorn's timeout (docs/deploy.md)
+        "MEDIA_STORAGE_CONNECT_TIMEOUT": _env_int("MEDIA_STORAGE_CONNECT_TIMEOUT", 2, 1),
+        "MEDIA_STORAGE_READ_TIMEOUT": _env_int("MEDIA_STORAGE_READ_TIMEOUT", 5, 1),
+        "MEDIA_STORAGE_MAX_ATTEMPTS": _env_int("MEDIA_STORAGE_MAX_ATTEMPTS", 2, 1),
         "MEDIA_LOCAL_ROOT": _env("MEDIA_LOCAL_ROOT"),
         "MEDIA_MAX_UPLOAD_BYTES": _env_int("MEDIA_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, 1),
         "MEDIA_MAX_FILES": _env_int("MEDIA_MAX_FILES", 5, 1),
@@ -109,6 +110,8 @@ def build_config(instance_path, profile=None, overrides=None):
         "TESTING": profile == "testing",
         "SECRET_KEY": _env("SECRET_KEY"),
         "SQLALCHEMY_DATABASE_URI": _env("DATABASE_URL", f"sqlite:///{Path(instance_path) / 'portal.db'}"),
+        # a pooled connection that the database dropped (restart, failover) is replaced, not handed to a request
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

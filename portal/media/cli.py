@@ -72,9 +72,10 @@ def stats_command(as_json, from_bucket, days):
 
 @media_cli.command("verify")
 @click.option("--fix", is_flag=True, help="Delete orphans and stale pending uploads; make missing thumbnails.")
-@click.option("--grace-hours", default=24.0, show_default=True, help="Younger pending uploads and orphans are left.")
+@click.option("--grace-minutes", default=10.0, show_default=True,
+              help="Unfinished uploads and requests younger than this are left alone (one may still be running).")
 @click.option("--quick", is_flag=True, help="Compare sizes only, without reading every file for its sha256.")
-def verify_command(fix, grace_hours, quick):
+def verify_command(fix, grace_minutes, quick):
     """Compare MediaObject rows with the bucket and report every disagreement."""
     from ..extensions import db
     from ..models import MediaObject
@@ -82,7 +83,7 @@ def verify_command(fix, grace_hours, quick):
 
     total = db.session.execute(db.select(db.func.count(MediaObject.id))).scalar()
     with click.progressbar(length=total, label="Checking", file=sys.stderr) as bar:
-        findings = _fail_cleanly(lambda: verify(_storage(), grace=timedelta(hours=grace_hours),
+        findings = _fail_cleanly(lambda: verify(_storage(), grace=timedelta(minutes=grace_minutes),
                                                 check_content=not quick, progress=bar.update))
     for finding in findings:
         mark = "fixable" if finding.fixable else "report "

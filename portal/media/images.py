@@ -92,19 +92,17 @@ def image_thumbnail(data):
 
 def pdf_thumbnail(data):
     """The first page rendered to a WebP thumbnail, or a placeholder when it cannot be rendered."""
-    import pypdfium2
+    from .pdfium import pdf_document
 
     try:
         if pdf.first_page_image_pixels(data) > MAX_THUMBNAIL_SOURCE_PIXELS:
             return placeholder_thumbnail("PDF")  # e.g. a fax page of 35000 x 35000: seconds of CPU for 400 px
-        document = pypdfium2.PdfDocument(data)
-        try:
+        with pdf_document(data) as document:
             page = document[0]
             width, height = page.get_size()
             scale = min(THUMBNAIL_SIZE[0] / width, THUMBNAIL_SIZE[1] / height, 4.0)
             image = page.render(scale=scale, may_draw_forms=False).to_pil()
-        finally:
-            document.close()
+            page.close()
         return _thumbnail_from(image)
     except Exception:  # rendering is a nicety; a placeholder is better than a failed upload
         return placeholder_thumbnail("PDF")

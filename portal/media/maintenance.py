@@ -54,7 +54,12 @@ def _listing(storage, progress):
     return listed
 
 
-def verify(storage, *, grace=timedelta(hours=24), check_content=True, progress=lambda step: None):
+# An upload lives no longer than its request (nginx gives a request 35 s), so an unfinished upload or
+# request older than this died with its worker or its store: it no longer holds a shift for a day.
+UNFINISHED_GRACE = timedelta(minutes=10)
+
+
+def verify(storage, *, grace=UNFINISHED_GRACE, check_content=True, progress=lambda step: None):
     """Every finding: rows against the bucket, stale requests, then objects that no row knows (orphans)."""
     cutoff, findings = utcnow() - grace, []
     # Rows are read before the bucket is listed: a row that is ready now has its objects in the listing.

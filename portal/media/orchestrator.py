@@ -1,8 +1,9 @@
 """MediaOrchestrator: the one workflow for storing, listing, linking and deleting proof files.
 
 Order of a store: validate; commit a pending row with its key; put the bytes; mark the row ready and
-write the audit event in one transaction. A storage failure removes the pending row; a failing final
-commit removes the objects. A crash in between leaves a pending row that names its key, for repair.
+write the audit event in one transaction. A storage failure removes the pending row (and the objects, unless
+the store is unreachable: then verify finds them as orphans); a failing final commit removes the objects. A
+crash in between leaves a pending row that names its key, for repair.
 """
 import hashlib
 import io
@@ -18,7 +19,7 @@ from .. import audit, metrics
 from ..extensions import db
 from ..models import MediaObject, utcnow
 from . import disposition, images, keys, validation
-from .storage import StorageError, StoredObject
+from .storage import StorageError, StorageUnavailableError, StoredObject
 
 log = logging.getLogger("portal.media")
 
@@ -98,6 +99,11 @@ class MediaOrchestrator:
         try:
             for row, ready in zip(rows, files):
                 self._put_objects(row, ready, put)
+        except StorageUnavailableError:
+            # Deleting from a store that is down or slow would keep the employee waiting as long again: drop the
+            # rows only. Whatever landed has no row now, and `flask media verify --fix` deletes it as an orphan.
+            self._discard([r.id for r in rows], [])
+            raise
         except StorageError:
             stored = {item.key for item in put}
             in_flight = next(k for r in rows for k in (r.storage_key, r.thumbnail_key) if k not in stored)

@@ -3,10 +3,10 @@ import threading
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, ConnectionError as BotoConnectionError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionError as BotoConnectionError, HTTPClientError
 
 from .disposition import content_disposition
-from .storage import ObjectNotFoundError, StorageError, StoredObject
+from .storage import ObjectNotFoundError, StorageError, StorageUnavailableError, StoredObject
 
 NOT_FOUND = {"404", "NoSuchKey", "NotFound", "NoSuchVersion"}
 DENIED = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "Forbidden", "403"}
@@ -27,7 +27,7 @@ class S3MediaStorage:
 
     def __init__(self, *, bucket, endpoint=None, region="us-east-1", access_key=None, secret_key=None,
                  public_base_url=None, addressing="path", checksums="when_required",
-                 connect_timeout=5, read_timeout=30, max_attempts=3):
+                 connect_timeout=2, read_timeout=5, max_attempts=2):
         self.bucket = bucket
         self.endpoint = endpoint
         self.region = region
@@ -39,7 +39,8 @@ class S3MediaStorage:
             s3={"addressing_style": addressing},
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
-            retries={"mode": "standard", "max_attempts": max_attempts},
+            # total_max_attempts counts the first try; botocore's max_attempts would count retries only
+            retries={"mode": "standard", "total_max_attempts": max_attempts},
             request_checksum_calculation=checksums,
             response_checksum_validation=checksums,
         )
@@ -62,9 +63,9 @@ class S3MediaStorage:
             public_base_url=settings.get("MEDIA_STORAGE_PUBLIC_BASE_URL"),
             addressing=settings.get("MEDIA_STORAGE_ADDRESSING", "path"),
             checksums=settings.get("MEDIA_STORAGE_CHECKSUMS", "when_required"),
-            connect_timeout=settings.get("MEDIA_STORAGE_CONNECT_TIMEOUT", 5),
-            read_timeout=settings.get("MEDIA_STORAGE_READ_TIMEOUT", 30),
-            max_attempts=settings.get("MEDIA_STORAGE_MAX_ATTEMPTS", 3),
+            connect_timeout=settings.get("MEDIA_STORAGE_CONNECT_TIMEOUT", 2),
+            read_timeout=settings.get("MEDIA_STORAGE_READ_TIMEOUT", 5),
+            max_attempts=settings.get("MEDIA_STORAGE_MAX_ATTEMPTS", 2),
         )
 
     def _client(self, endpoint=None):
@@ -94,9 +95,10 @@ class S3MediaStorage:
                                     operation=operation, key=key)
             return StorageError(f"The store at {where} answered {code or 'an error'} to {operation}; try again later.",
                                 operation=operation, key=key)
-        if isinstance(exc, BotoConnectionError):
-            return StorageError(f"The store at {where} cannot be reached; check MEDIA_STORAGE_ENDPOINT or try "
-                                "again later.", operation=operation, key=key)
+        if isinstance(exc, (BotoConnectionError, HTTPClientError)):  # refused, cut, or no answer in time
+            return StorageUnavailableError(
+                f"The store at {where} cannot be reached or did not answer in time; check MEDIA_STORAGE_ENDPOINT "
+                "and MEDIA_STORAGE_*_TIMEOUT, or try again later.", operation=operation, key=key)
         return StorageError(f"The store at {where} failed during {operation}: {type(exc).__name__}; try again later.",
                             operation=operation, key=key)
 

@@ -17,6 +17,10 @@ class ObjectNotFoundError(StorageError):
     """The object (or version) asked for does not exist."""
 
 
+class StorageUnavailableError(StorageError):
+    """The store could not be reached or did not answer in time; whether the call took effect is unknown."""
+
+
 @dataclass(frozen=True)
 class StoredObject:
     """What the store knows about one object."""

@@ -137,17 +137,16 @@ def _check_pdf(data):
     import pypdfium2
     import pypdfium2.raw as pdfium_c
 
+    from .pdfium import pdf_document
+
     try:
         checked = pdf.check(data)
     except pdf.PdfRefused as refused:
         raise _pdf_refusal(refused.finding.kind) from None
     try:
-        document = pypdfium2.PdfDocument(checked.data)
-        try:
+        with pdf_document(checked.data) as document:
             pages = len(document)
             scripts = pdfium_c.FPDFDoc_GetJavaScriptActionCount(document.raw)
-        finally:
-            document.close()
     except pypdfium2.PdfiumError:
         raise _pdf_refusal("damaged") from None
     if scripts:  # a second reader's opinion: PDFium found a script qpdf's graph did not show

@@ -1,11 +1,13 @@
-"""docker-compose.yml and its settings, read against the code (Docker does not run on our machines)."""
+"""docker-compose.yml, its settings and the nginx template, read against the code (Docker does not run here)."""
 import re
 from pathlib import Path
 
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-EXTERNAL = {"FLASK_APP", "PROMETHEUS_MULTIPROC_DIR", "GUNICORN_BIND", "GUNICORN_WORKERS", "FORWARDED_ALLOW_IPS"}
+EXTERNAL = {"FLASK_APP", "PROMETHEUS_MULTIPROC_DIR", "GUNICORN_BIND", "GUNICORN_WORKERS", "GUNICORN_THREADS",
+            "FORWARDED_ALLOW_IPS"}
+TEMPLATE = ROOT / "deploy" / "nginx" / "templates" / "default.conf.template"
 
 
 def settings_the_app_reads():
@@ -27,21 +29,73 @@ def env_file(path):
     return pairs
 
 
+def env_value(path, name):
+    return env_file(path)[name].split("=", 1)[1]
+
+
 def compose():
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 
 def test_compose_has_the_stack_with_healthchecks_and_volumes():
     services = compose()["services"]
-    assert {"db", "minio", "init", "app"} <= set(services)
-    for name in ("db", "minio", "app"):
+    assert {"db", "minio", "init", "app", "nginx"} <= set(services)
+    for name in ("db", "minio", "app", "nginx"):
         assert "healthcheck" in services[name], name
     init = " ".join(services["init"]["command"])
     assert "flask db upgrade" in init and "flask media init" in init
     assert services["app"]["command"][:3] == ["gunicorn", "-c", "gunicorn.conf.py"]
     assert services["app"]["depends_on"]["init"]["condition"] == "service_completed_successfully"
+    assert services["nginx"]["depends_on"]["app"]["condition"] == "service_healthy"
     assert set(compose()["volumes"]) == {"db-data", "minio-data"}
-    assert "9001:9001" in services["minio"]["ports"]  # the console
+
+
+def test_only_nginx_is_published():
+    published = {name for name, service in compose()["services"].items() if service.get("ports")}
+    assert published == {"nginx"}
+    assert compose()["services"]["nginx"]["ports"] == ["8000:80"]
+
+
+def test_nginx_runs_the_repositorys_template_with_every_placeholder_set():
+    nginx = compose()["services"]["nginx"]
+    assert re.fullmatch(r"nginx:\d+\.\d+\.\d+", nginx["image"])  # the official image, a pinned release
+    assert "./deploy/nginx/templates:/etc/nginx/templates:ro" in nginx["volumes"]
+    static_root = nginx["environment"]["PORTAL_STATIC_ROOT"]
+    assert f"./static:{static_root}/static:ro" in nginx["volumes"]
+    placeholders = set(re.findall(r"\$\{([A-Z0-9_]+)\}", TEMPLATE.read_text()))
+    assert placeholders == {name for name in nginx["environment"] if name.startswith("PORTAL_")}
+    assert nginx["environment"]["NGINX_ENVSUBST_FILTER"] == "^PORTAL_"
+
+
+def test_nginx_points_at_the_app_the_store_and_the_bucket_the_app_uses():
+    nginx, app = compose()["services"]["nginx"]["environment"], compose()["services"]["app"]
+    assert nginx["PORTAL_APP_UPSTREAM"] == "app:8000" and app.get("expose") == ["8000"]
+    assert "http://" + nginx["PORTAL_STORE_UPSTREAM"] == env_value(".env.compose", "MEDIA_STORAGE_ENDPOINT")
+    assert nginx["PORTAL_MEDIA_BUCKET"] == env_value(".env.compose", "MEDIA_STORAGE_BUCKET")
+    assert env_value(".env.compose", "MEDIA_STORAGE_ADDRESSING") == "path"  # the bucket is the path's first part
+
+
+def test_presigned_urls_are_signed_for_the_origin_nginx_publishes():
+    app = compose()["services"]["app"]["environment"]
+    assert app["MEDIA_STORAGE_PUBLIC_BASE_URL"] == "${PORTAL_ORIGIN:-http://localhost:8000}"
+    assert "MEDIA_STORAGE_PUBLIC_BASE_URL" not in env_file(".env.compose")
+    assert env_value(".env.compose", "PROXY_FIX_X_FOR") == "1"
+
+
+def test_the_bucket_path_does_not_shadow_a_page_of_the_app():
+    from portal import create_app
+
+    app = create_app({"SECRET_KEY": "x" * 40}, profile="testing")
+    first_parts = {rule.rule.strip("/").split("/")[0] for rule in app.url_map.iter_rules()}
+    assert env_value(".env.compose", "MEDIA_STORAGE_BUCKET") not in first_parts
+    assert app.config["MEDIA_STORAGE_BUCKET"] not in first_parts
+
+
+def test_metrics_are_closed_to_docker_networks():
+    allowed = env_value(".env.compose", "METRICS_ALLOW_NETWORKS").split(",")
+    assert allowed == ["127.0.0.1/32"]
+    assert compose()["services"]["app"]["environment"]["METRICS_TOKEN"] == "${METRICS_TOKEN:-}"
+    assert re.search(r"location = /metrics \{\s*return 404;", TEMPLATE.read_text())
 
 
 def test_every_setting_in_compose_and_env_files_is_one_the_app_reads():
@@ -51,12 +105,6 @@ def test_every_setting_in_compose_and_env_files_is_one_the_app_reads():
         if any(".env.compose" in f for f in service.get("env_file", [])):
             names |= set(service.get("environment", {}))
     assert names - known == set()
-
-
-def test_presigned_urls_work_from_the_hosts_browser():
-    settings = env_file(".env.compose")
-    assert "MEDIA_STORAGE_PUBLIC_BASE_URL=http://localhost:9000" in settings["MEDIA_STORAGE_PUBLIC_BASE_URL"]
-    assert "minio:9000" in settings["MEDIA_STORAGE_ENDPOINT"]
 
 
 def test_every_documented_setting_exists_in_the_code():
