@@ -6,26 +6,17 @@ password (needs a user password to open) and damaged (no library can read it). t
 proves each file is what it claims by opening it with pikepdf and walking the object graph.
 """
 import io
-from dataclasses import dataclass
 
 import pikepdf
 from pikepdf import Array, Dictionary, Name, String
 
 from tests.corpus import pdf_layout
+from tests.corpus.case import Case
 from tests.corpus.pdf_layout import Layout
 
 USER_PASSWORD = "sick-note-2026"
 OWNER_PASSWORD = "owner-only-secret"
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 48 + b"PE\x00\x00" + b"\x00" * 64
-
-
-@dataclass(frozen=True)
-class Case:
-    """One corpus file: a readable name, its bytes and what it holds."""
-
-    name: str
-    data: bytes
-    kind: str
 
 
 def base_document():
