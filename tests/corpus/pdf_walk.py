@@ -8,11 +8,12 @@ from pikepdf import Name
 
 ACTION_KINDS = {"/JavaScript": "script", "/Launch": "launch", "/GoToR": "remote_goto", "/GoToE": "remote_goto",
                 "/ImportData": "import_data", "/SubmitForm": "submit_form", "/RichMediaExecute": "richmedia"}
-SAFE_SCHEMES = ("http", "https")
+# mailto: is in every browser's and office suite's print of a page with an e-mail address (benign corpus).
+SAFE_SCHEMES = ("http", "https", "mailto")
 
 
 def uri_is_safe(uri):
-    """True for a URI an employee's viewer may follow: http or https, however the scheme is written."""
+    """True for a URI an employee's viewer may follow: http, https or mailto, however the scheme is written."""
     scheme, colon, _ = uri.strip().partition(":")
     return bool(colon) and scheme.strip().lower() in SAFE_SCHEMES and "\\" not in scheme
 
