@@ -1,0 +1,1 @@
+"""Test corpora for proof files: adversarial PDFs and images, benign generators, marker checks."""
