@@ -4,13 +4,14 @@ from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db, limiter
 from ..models import User
 from . import bp
 from .forms import LoginForm, LogoutForm
+from .sessions import sign_in, sign_out
 
 
 @functools.cache
@@ -60,7 +61,7 @@ def login():
     if form.validate_on_submit():
         user = _authenticate(form.email.data, form.password.data)
         if user is not None:
-            login_user(user, remember=form.remember.data)
+            sign_in(user, remember=form.remember.data)
             current_app.logger.info("sign-in user_id=%s", user.id)
             return redirect(_safe_next(request.args.get("next")) or url_for("home.index"))
         current_app.logger.info("sign-in refused")
@@ -71,8 +72,13 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    """Sign out and go back to the sign-in page."""
-    if LogoutForm().validate_on_submit():
-        logout_user()
-        flash(_("You are signed out."), "info")
-    return redirect(url_for("auth.login"))
+    """Sign out on every device, clear what this browser kept of the pages, and go back to the sign-in page."""
+    if not LogoutForm().validate_on_submit():
+        return redirect(url_for("auth.login"))
+    if current_user.is_authenticated:
+        sign_out(current_user)
+    flash(_("You are signed out."), "info")
+    response = redirect(url_for("auth.login"))
+    # Cached pages and htmx's history snapshots in sessionStorage may hold sick-note reasons.
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response
