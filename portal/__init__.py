@@ -4,7 +4,7 @@ from pathlib import Path
 from flask import Flask
 
 from .config import build_config
-from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .extensions import babel, csrf, db, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,12 +32,13 @@ def create_app(config=None, profile=None):
 
 def _init_extensions(app):
     from . import i18n
+    from .auth import throttle
     from .auth.sessions import load_user
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
-    limiter.init_app(app)
+    throttle.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
