@@ -4,7 +4,7 @@ from pathlib import Path
 from flask import Flask
 
 from .config import build_config
-from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .extensions import babel, csrf, db, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,28 +32,30 @@ def create_app(config=None, profile=None):
 
 
 def _init_extensions(app):
-    from . import i18n, models
+    from . import i18n
+    from .auth import throttle
+    from .auth.sessions import load_user
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
-    limiter.init_app(app)
+    throttle.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     login_manager.session_protection = "basic"  # "strong" would sign out phones whose address changes
-    login_manager.user_loader(lambda user_id: db.session.get(models.User, int(user_id)))
+    login_manager.user_loader(load_user)
 
 
 def _register_blueprints(app):
     from .auth import bp as auth_bp
     from . import metrics
-    from .web import api, audit, cancellations, health, home, local_media, media, shifts, storage
+    from .web import account, api, audit, cancellations, health, home, local_media, media, shifts, storage
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(local_media.bp)
-    for module in (api, audit, cancellations, health, media, storage, metrics):
+    for module in (account, api, audit, cancellations, health, media, storage, metrics):
         app.register_blueprint(module.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(shifts.bp)

@@ -1,5 +1,6 @@
 """Command-line tools: flask seed-demo (and the media group once storage exists)."""
 import click
+from flask import current_app
 
 from .demo import DEMO_PASSWORD, seed_demo
 
@@ -11,7 +12,9 @@ def init_app(app):
 
 @click.command("seed-demo")
 def seed_demo_command():
-    """Create two demo businesses with users and two weeks of shifts (safe to run again)."""
+    """Create two demo businesses with users and two weeks of shifts (safe to run again); never in production."""
+    if current_app.config["PORTAL_ENV"] == "production":
+        raise click.ClickException("seed-demo refuses to run in production: its users share one published password")
     summary, created = seed_demo()
     click.echo(f"Demo data ready ({created} new shifts). Every demo user's password: {DEMO_PASSWORD}")
     for business, users in summary:

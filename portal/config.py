@@ -1,13 +1,29 @@
 """Settings from the environment (and `.env`), in three profiles: development, testing, production."""
 import ipaddress
+import math
 import os
 import secrets
+import zlib
+from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 from dotenv import load_dotenv
 
 PROFILES = ("development", "testing", "production")
 ROLES = ("owner", "manager", "employee")
+
+# SECRET_KEY values that were ever committed to this repository: anyone can read them, so they protect nothing.
+# tests/unit/test_config.py checks that every value committed now is refused.
+PUBLISHED_SECRET_KEYS = frozenset({
+    "dev-only-compose-secret-key-0123456789abcdef",
+    "dev-only-compose-secret-key-change-me-0123456789",
+})
+# Words of keys written by hand or left from an example (compared case-insensitively).
+PLACEHOLDER_WORDS = ("change", "secret", "example", "dev-only", "devonly", "default", "placeholder", "replace",
+                     "insecure", "password", "sample", "dummy")
+MIN_SECRET_KEY_LENGTH = 32
+MIN_SECRET_KEY_BITS = 90  # a 32-character hex token is estimated at 96 or more
 
 
 class ConfigError(RuntimeError):
@@ -118,13 +134,14 @@ def build_config(instance_path, profile=None, overrides=None):
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_DURATION": timedelta(days=_env_int("REMEMBER_COOKIE_DAYS", 14, 1)),
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session, so a slow upload form is not lost
         "HTMX_CDN": _env_bool("HTMX_CDN", True),
         "PROXY_FIX_X_FOR": _env_int("PROXY_FIX_X_FOR", 0, 0),
         "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
+        "LOGIN_ACCOUNT_RATE_LIMIT": _env("LOGIN_ACCOUNT_RATE_LIMIT", "20 per hour"),
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
-        "RATELIMIT_HEADERS_ENABLED": True,
         "METRICS_TOKEN": _env("METRICS_TOKEN"),
         "METRICS_ALLOW_NETWORKS": _env_list("METRICS_ALLOW_NETWORKS", "" if production else "127.0.0.1/32,::1/128"),
         "LOG_FORMAT": _env("LOG_FORMAT", "json" if production else "text"),
@@ -143,16 +160,47 @@ def build_config(instance_path, profile=None, overrides=None):
     settings["MAX_FORM_PARTS"] = 50
     settings.update(overrides or {})
     _finish_secret_key(settings, instance_path, production)
+    if production and settings["RATELIMIT_STORAGE_URI"].startswith("memory"):
+        raise ConfigError("RATELIMIT_STORAGE_URI must name a shared store in production, e.g. redis://redis:6379/0: "
+                          "in memory every worker counts sign-in failures on its own")
     return settings
 
 
 def _finish_secret_key(settings, instance_path, production):
     key = settings.get("SECRET_KEY")
     if production:
-        if not key or len(key) < 32 or key.startswith("change-me"):
+        problem = secret_key_problem(key)
+        if problem:
             raise ConfigError(
-                "SECRET_KEY must be set to a random value of at least 32 characters in production "
-                "(python -c 'import secrets; print(secrets.token_hex(32))')"
+                f"SECRET_KEY must be set to a random value of at least {MIN_SECRET_KEY_LENGTH} characters in "
+                f"production; this one {problem} (python -c 'import secrets; print(secrets.token_hex(32))')"
             )
     elif not key:
         settings["SECRET_KEY"] = _dev_secret_key(instance_path)
+
+
+def secret_key_problem(key):
+    """Why this key must not sign production sessions (missing, short, published, a placeholder, guessable), or None."""
+    if not key:
+        return "is missing"
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        return f"has only {len(key)} characters"
+    if key in PUBLISHED_SECRET_KEYS:
+        return "was published in this repository"
+    words = [word for word in PLACEHOLDER_WORDS if word in key.lower()]
+    if words:
+        return f"looks like a placeholder (it contains {words[0]!r})"
+    if key in (key + key)[1:-1]:
+        return "repeats a shorter pattern"
+    runs = sum(1 for a, b in zip(key, key[1:]) if abs(ord(b) - ord(a)) <= 1)
+    if runs > len(key) // 2 or _estimated_bits(key) < MIN_SECRET_KEY_BITS:
+        return "is not random enough"
+    return None
+
+
+def _estimated_bits(key):
+    """A rough guess of a key's randomness: the lower of its characters' Shannon entropy and what zlib leaves."""
+    counts = Counter(key)
+    per_character = -sum(n / len(key) * math.log2(n / len(key)) for n in counts.values())
+    compressed = 8 * max(len(zlib.compress(key.encode(), 9)) - 8, 0)  # zlib adds a header and a checksum
+    return min(per_character * len(key), compressed)

@@ -33,7 +33,7 @@ def init_app(app):
     app.add_template_filter(_group_by_day, "groupby_day")
     app.add_template_filter(lambda day: format_date(day, "EEE d MMM"), "format_day")
     app.add_template_filter(_file_size, "filesize")
-    for code in (400, 403, 404, 405, 413, 429, 500):
+    for code in (400, 403, 404, 405, 413, 429, 500, 503):
         app.register_error_handler(code, _error_page)
     app.register_error_handler(CSRFError, _csrf_error)
 
@@ -126,8 +126,12 @@ def _error_page(error):
         413: _("The upload is too large."),
         429: _("Too many attempts. Wait a minute and try again."),
         500: _("Something went wrong on our side. Please try again."),
+        503: _("This is not available for a moment. Please try again shortly."),
     }
-    return _answer(code, titles.get(code, titles[500]))
+    response = make_response(_answer(code, titles.get(code, titles[500])))
+    if getattr(error, "retry_after", None):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def _csrf_error(error):

@@ -1,4 +1,5 @@
 """The data model: users and their businesses, shifts, cancellations, media objects, audit events."""
+import secrets
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
@@ -42,6 +43,11 @@ class UTCDateTime(sa.types.TypeDecorator):
         return value.astimezone(timezone.utc)
 
 
+def new_session_token():
+    """A fresh random session token (256 bits, URL-safe)."""
+    return secrets.token_urlsafe(32)
+
+
 def _check_in(column, values):
     return sa.CheckConstraint(f"{column} IN ({', '.join(repr(v) for v in values)})", name=f"{column}_valid")
 
@@ -64,6 +70,8 @@ class User(UserMixin, db.Model):
     business_name: Mapped[str | None] = mapped_column(sa.String(160))
     timezone: Mapped[str] = mapped_column(sa.String(64), default="Europe/Moscow")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What the session and the remember cookie carry instead of the id; a new one ends every session.
+    session_token: Mapped[str] = mapped_column(sa.String(64), unique=True, default=new_session_token)
 
     owner: Mapped["User | None"] = relationship(remote_side=[id], foreign_keys=[owner_id])
 
@@ -87,9 +95,23 @@ class User(UserMixin, db.Model):
         """The owner row that carries the business name and timezone."""
         return self if self.role == "owner" else self.owner
 
+    def get_id(self):
+        """What Flask-Login keeps in the session and the remember cookie: the session token, not the id."""
+        return self.session_token
+
+    def end_sessions(self):
+        """Sign this user out everywhere: every session and remember cookie made so far stops working."""
+        self.session_token = new_session_token()
+
     def set_password(self, password):
-        """Store a salted hash of the password, never the password."""
+        """Store a salted hash of the password, never the password, and end the sessions the old one opened."""
         self.password_hash = generate_password_hash(password)
+        self.end_sessions()
+
+    def deactivate(self):
+        """Refuse this user's sign-ins from now on and end their sessions."""
+        self.active = False
+        self.end_sessions()
 
     def check_password(self, password):
         """True when the password matches the stored hash."""

@@ -105,6 +105,25 @@ def client(app):
 
 
 @pytest.fixture
+def redis_url():
+    """An empty Redis database for shared counters: TEST_REDIS_URL, else database 1 on loopback (CI fails without)."""
+    import redis
+
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/1")
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis must be reachable in CI at {url}: {error}")
+        pytest.skip(f"REDIS TESTS SKIPPED: no Redis at {url} ({error}); set TEST_REDIS_URL")
+    client.flushdb()
+    yield url
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
 def runner(app):
     return app.test_cli_runner()
 

@@ -2,15 +2,18 @@
 import functools
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
+from werkzeug.exceptions import TooManyRequests
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..extensions import db, limiter
+from ..extensions import db
 from ..models import User
 from . import bp
 from .forms import LoginForm, LogoutForm
+from .sessions import sign_in, sign_out
+from .throttle import ThrottleUnavailableError, throttle
 
 
 @functools.cache
@@ -40,27 +43,33 @@ def _authenticate(email, password):
     return user
 
 
-def _login_limit():
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
-def _submitted_email():
-    """Throttle per account too, so guesses spread over many addresses still stop."""
-    return "login-email:" + (request.form.get("email") or "").strip().lower()[:254]
+def _check_password(form):
+    """The user if the password is right; a failure is counted, and over the limits nothing is checked (429)."""
+    address, email = request.remote_addr, form.email.data.strip().lower()
+    try:
+        wait = throttle().retry_after(address, email)
+        if wait:
+            current_app.logger.info("sign-in throttled")
+            raise TooManyRequests(retry_after=wait)
+        user = _authenticate(email, form.password.data)
+        if user is None:
+            throttle().failed(address, email)
+        return user
+    except ThrottleUnavailableError:
+        current_app.logger.exception("sign-in counters unavailable")
+        abort(503)
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
-@limiter.limit(_login_limit, methods=["POST"], key_func=_submitted_email)
 def login():
     """Show the sign-in form; sign in on a valid POST."""
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = _authenticate(form.email.data, form.password.data)
+        user = _check_password(form)
         if user is not None:
-            login_user(user, remember=form.remember.data)
+            sign_in(user, remember=form.remember.data)
             current_app.logger.info("sign-in user_id=%s", user.id)
             return redirect(_safe_next(request.args.get("next")) or url_for("home.index"))
         current_app.logger.info("sign-in refused")
@@ -71,8 +80,13 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    """Sign out and go back to the sign-in page."""
-    if LogoutForm().validate_on_submit():
-        logout_user()
-        flash(_("You are signed out."), "info")
-    return redirect(url_for("auth.login"))
+    """Sign out on every device, clear what this browser kept of the pages, and go back to the sign-in page."""
+    if not LogoutForm().validate_on_submit():
+        return redirect(url_for("auth.login"))
+    if current_user.is_authenticated:
+        sign_out(current_user)
+    flash(_("You are signed out."), "info")
+    response = redirect(url_for("auth.login"))
+    # Cached pages and htmx's history snapshots in sessionStorage may hold sick-note reasons.
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response

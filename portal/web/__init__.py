@@ -16,6 +16,12 @@ def request_source():
     return RequestInfo(ip=request.remote_addr, user_agent=request.user_agent.string or None)
 
 
+def cross_site():
+    """True when the browser says another site started this request (Fetch Metadata); a typed or bookmarked
+    address ("none") and our own pages pass, and so do old browsers that send no Sec-Fetch-Site at all."""
+    return request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none")
+
+
 def is_htmx():
     """True for a request htmx made for a part of a page (not a history restore, which needs the whole page)."""
     return request.headers.get("HX-Request") == "true" and not request.headers.get("HX-History-Restore-Request")

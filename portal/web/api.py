@@ -8,7 +8,7 @@ from ..extensions import csrf, db
 from ..media import orchestrator
 from ..media.storage import StorageError
 from ..models import MediaObject, Shift, ShiftCancellation
-from . import request_source
+from . import cross_site, request_source
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 csrf.exempt(bp)  # read-only GETs; the session cookie is SameSite=Lax
@@ -17,6 +17,7 @@ MESSAGES = {
     401: ("unauthorized", "Sign in first."),
     403: ("forbidden", "Your role may not use this endpoint."),
     404: ("not_found", "No such shift."),
+    "cross_site": ("cross_site", "A request started by another site may not fetch file links."),
     503: ("storage_unavailable", "The file store is not available right now."),
 }
 
@@ -24,7 +25,7 @@ MESSAGES = {
 def error(status):
     """The stable error shape of the API."""
     code, message = MESSAGES[status]
-    return jsonify({"error": {"code": code, "message": message}}), status
+    return jsonify({"error": {"code": code, "message": message}}), 403 if status == "cross_site" else status
 
 
 def _iso(moment):
@@ -52,6 +53,8 @@ def shift_media(shift_id):
         return error(401)
     if current_user.role not in ("owner", "manager"):
         return error(403)
+    if cross_site():  # a navigation from another site would write media.api_links in the user's name
+        return error("cross_site")
     shift = db.session.execute(
         db.select(Shift).where(Shift.id == shift_id, Shift.owner_id == current_user.owner_id)
         .options(selectinload(Shift.cancellations).selectinload(ShiftCancellation.proofs)

@@ -1,6 +1,6 @@
 """Stable app URLs for proofs: each checks role and tenant, audits views and downloads, and redirects to a
 short-lived presigned URL. Pages hold these URLs, never presigned ones, so an open page never goes stale."""
-from flask import Blueprint, abort, current_app, redirect
+from flask import Blueprint, abort, current_app, redirect, render_template, request
 from flask_login import current_user
 
 from .. import audit
@@ -9,7 +9,7 @@ from ..extensions import db
 from ..media import orchestrator
 from ..media.storage import StorageError
 from ..models import MediaObject, ShiftCancellation
-from . import request_source
+from . import cross_site, request_source
 
 bp = Blueprint("media", __name__, url_prefix="/media")
 
@@ -47,8 +47,13 @@ def _redirect(media, purpose):
 
 
 def _audited_redirect(media_id, purpose):
-    """Record media.<purpose> for a visible proof, then send the viewer to it."""
+    """Record media.<purpose> for a visible proof, then send the viewer to it.
+
+    A navigation started by another site (SameSite=Lax still sends the cookie) gets a page with a button
+    instead, so no other site can write view or download events in someone's name."""
     media = visible_media(media_id)
+    if cross_site():
+        return render_template("media/confirm.html", media=media, purpose=purpose, target=request.path)
     audit.record(f"media.{purpose}", actor=current_user, owner_id=media.owner_id, source=request_source(),
                  shift_id=media.shift_id, media_id=media.id, detail={"filename": media.original_filename})
     db.session.commit()

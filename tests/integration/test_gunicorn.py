@@ -1,5 +1,6 @@
 """The compose command starts the app here: gunicorn with the production profile answers /healthz and /metrics."""
 import os
+import secrets
 import subprocess
 import sys
 import urllib.request
@@ -10,9 +11,10 @@ from tests.s3_server import free_port, wait_for_http
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_gunicorn_serves_the_app_with_multiprocess_metrics(tmp_path, database_url):
+def test_gunicorn_serves_the_app_with_multiprocess_metrics(tmp_path, database_url, redis_url):
     port = free_port()
-    env = dict(os.environ, PORTAL_ENV="production", SECRET_KEY="g" * 64, PORTAL_DOTENV="none",
+    env = dict(os.environ, PORTAL_ENV="production", SECRET_KEY=secrets.token_hex(32), PORTAL_DOTENV="none",
+               RATELIMIT_STORAGE_URI=redis_url,
                DATABASE_URL=database_url, MEDIA_STORAGE_PROVIDER="local", MEDIA_LOCAL_ROOT=str(tmp_path / "media"),
                METRICS_TOKEN="scrape-me", PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prom"),
                GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS="2")

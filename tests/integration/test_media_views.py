@@ -3,6 +3,8 @@ import io
 import time
 from urllib.parse import parse_qs, quote, urlsplit
 
+import pytest
+
 from portal.extensions import db
 from portal.media import storage
 from portal.models import AuditEvent, MediaObject
@@ -104,3 +106,46 @@ def test_a_jpeg_sent_as_html_downloads_with_the_jpeg_extension_and_without_the_p
     disposition = served.headers["Content-Disposition"]
     assert 'filename="bol_nichnyy.html.jpg"' in disposition
     assert disposition.endswith(quote("больничный.html.jpg", safe=""))
+
+@pytest.mark.parametrize("purpose", ["view", "download"])
+@pytest.mark.parametrize("site", ["cross-site", "same-site"])
+def test_a_navigation_from_another_site_gets_a_button_and_writes_no_event(client, auth, proofs, purpose, site):
+    auth.login(proofs.a.manager)
+    before = _actions()
+    url = f"/media/{proofs.a.proof.id}/{purpose}"
+    response = client.get(url, headers={"Sec-Fetch-Site": site, "Sec-Fetch-Mode": "navigate"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    assert f'<form method="get" action="{url}">' in page and "справка.jpg" in page
+    assert "Location" not in response.headers and "X-Amz-Signature" not in page and "signature=" not in page
+    assert _actions() == before
+
+
+@pytest.mark.parametrize("site", ["same-origin", "none", None])
+def test_our_own_pages_typed_addresses_and_old_browsers_go_straight_to_the_file(client, auth, proofs, site):
+    auth.login(proofs.a.manager)
+    before = _actions()
+    headers = {"Sec-Fetch-Site": site} if site else {}
+    response = client.get(f"/media/{proofs.a.proof.id}/download", headers=headers)
+    assert response.status_code == 302
+    assert _actions() == before + ["media.download"]
+
+
+def test_a_thumbnail_from_another_site_stays_a_plain_redirect(client, auth, proofs):
+    auth.login(proofs.a.manager)
+    response = client.get(f"/media/{proofs.a.proof.id}/thumbnail", headers={"Sec-Fetch-Site": "cross-site"})
+    assert response.status_code == 302
+
+
+def test_the_button_page_of_a_foreign_proof_is_a_404_like_any_other(client, auth, proofs):
+    auth.login(proofs.b.manager)
+    response = client.get(f"/media/{proofs.a.proof.id}/download", headers={"Sec-Fetch-Site": "cross-site"})
+    assert response.status_code == 404 and "справка.jpg" not in response.get_data(as_text=True)
+
+
+def test_the_api_refuses_a_request_started_by_another_site_and_writes_no_event(client, auth, proofs):
+    auth.login(proofs.a.owner)
+    before = _actions()
+    response = client.get(f"/api/shifts/{proofs.a.shift1.id}/media", headers={"Sec-Fetch-Site": "cross-site"})
+    assert response.status_code == 403 and response.get_json()["error"]["code"] == "cross_site"
+    assert _actions() == before

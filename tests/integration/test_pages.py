@@ -1,6 +1,8 @@
 """What each role sees on the home page, in which language, and the assets every page relies on."""
 from datetime import timedelta
 
+import pytest
+
 from portal.extensions import db
 from portal.http import HTMX_SRI, HTMX_VERSION
 
@@ -95,3 +97,21 @@ def test_the_inline_fallback_script_carries_the_csp_nonce(client):
     response = client.get("/login")
     nonce = response.headers["Content-Security-Policy"].split("'nonce-")[1].split("'")[0]
     assert f'<script nonce="{nonce}">' in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["/", "/cancellations/", "/shifts/", "/shifts/{s}", "/audit/", "/audit/export.csv",
+                                  "/account/"])
+def test_pages_with_personal_and_health_data_are_neither_cached_nor_kept_in_htmx_history(client, auth, world, path):
+    from tests.conftest import Factory
+
+    Factory().cancellation(world.a.shift1, reason="Fever")
+    auth.login(world.a.owner)
+    for headers in ({}, {"HX-Request": "true"}):
+        response = client.get(path.format(s=world.a.shift1.id), headers=headers)
+        assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    if response.mimetype == "text/html":
+        assert 'hx-history="false"' in client.get(path.format(s=world.a.shift1.id)).get_data(as_text=True)
+
+
+def test_the_sign_in_page_may_stay_in_htmx_history(client):
+    assert 'hx-history="false"' not in client.get("/login").get_data(as_text=True)

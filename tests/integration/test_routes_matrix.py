@@ -49,6 +49,10 @@ MATRIX = [
                                                          b_owner=403, b_manager=403, b_emp1=404, anonymous=302)),
     ("POST", "/cancellations/{c}/withdraw", row(a_owner=403, a_manager=403, a_emp1=303, a_emp2=404, b_owner=403,
                                                 b_manager=403, b_emp1=404, anonymous=302)),
+    ("GET", "/account/", row(a_owner=200, a_manager=200, a_emp1=200, a_emp2=200, b_owner=200, b_manager=200,
+                             b_emp1=200, anonymous=302)),
+    ("POST", "/account/sign-out-others", row(a_owner=303, a_manager=303, a_emp1=303, a_emp2=303, b_owner=303,
+                                             b_manager=303, b_emp1=303, anonymous=302)),
     ("POST", "/cancellations/{c}/decide", row(a_owner=303, a_manager=303, a_emp1=403, a_emp2=403, b_owner=404,
                                               b_manager=404, b_emp1=403, anonymous=302)),
 ]
@@ -83,7 +87,7 @@ def test_route_answers_by_role_and_tenant(client, auth, proofs, method, path, wh
     if expected in (403, 404, 401):
         assert "signature=" not in body and "X-Amz-Signature" not in body
     if expected == 303:  # without JavaScript an action goes back to its page
-        assert response.headers["Location"] in ("/cancellations/", "/shifts/")
+        assert response.headers["Location"] in ("/cancellations/", "/shifts/", "/account/")
     if expected == 302 and who == "anonymous":
         assert response.headers["Location"].startswith("/login")
 

@@ -25,3 +25,17 @@ def test_seeded_shifts_stay_inside_their_business(runner, app):
     runner.invoke(args=["seed-demo"])
     for shift in db.session.execute(db.select(Shift)).scalars():
         assert shift.employee.owner_id == shift.owner_id
+
+
+def test_seed_demo_refuses_to_run_in_production(database_url, tmp_path, redis_url):
+    import secrets
+
+    from portal import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": secrets.token_hex(32),
+                      "RATELIMIT_STORAGE_URI": redis_url}, profile="production")
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["seed-demo"])
+        assert result.exit_code == 1
+        assert "seed-demo refuses to run in production" in result.output
+        assert db.session.execute(db.select(db.func.count(User.id))).scalar() == 0

@@ -39,8 +39,8 @@ def compose():
 
 def test_compose_has_the_stack_with_healthchecks_and_volumes():
     services = compose()["services"]
-    assert {"db", "minio", "init", "app", "nginx"} <= set(services)
-    for name in ("db", "minio", "app", "nginx"):
+    assert {"db", "minio", "init", "app", "nginx", "redis"} <= set(services)
+    for name in ("db", "minio", "app", "nginx", "redis"):
         assert "healthcheck" in services[name], name
     init = " ".join(services["init"]["command"])
     assert "flask db upgrade" in init and "flask media init" in init
@@ -111,3 +111,28 @@ def test_every_documented_setting_exists_in_the_code():
     section = (ROOT / "docs" / "settings.md").read_text()
     documented = set(re.findall(r"^\| ([A-Z][A-Z0-9_]+)", section, re.M))
     assert documented and documented - settings_the_app_reads() == set()
+
+
+def test_compose_ships_no_secret_and_refuses_to_start_without_the_operators():
+    shipped = env_file(".env.compose")
+    assert "SECRET_KEY" not in shipped and "MEDIA_STORAGE_SECRET_KEY" not in shipped
+    services = compose()["services"]
+    assert services["minio"]["environment"]["MINIO_ROOT_PASSWORD"].startswith("${MINIO_ROOT_PASSWORD:?")
+    for name in ("init", "app", "backup"):
+        environment = services[name]["environment"]
+        assert environment["SECRET_KEY"].startswith("${SECRET_KEY:?"), name
+        assert environment["MEDIA_STORAGE_SECRET_KEY"].startswith("${MINIO_ROOT_PASSWORD:?"), name
+    text = (ROOT / "docker-compose.yml").read_text() + (ROOT / ".env.compose").read_text()
+    assert "change-me" not in text.lower() and "dev-only" not in text.lower()
+
+
+def test_compose_counts_sign_in_failures_in_redis_for_every_worker():
+    assert env_file(".env.compose")["RATELIMIT_STORAGE_URI"] == "RATELIMIT_STORAGE_URI=redis://redis:6379/0"
+    services = compose()["services"]
+    assert services["redis"]["image"].startswith("redis:")
+    assert services["app"]["depends_on"]["redis"]["condition"] == "service_healthy"
+
+
+def test_compose_seeds_demo_logins_only_outside_production():
+    init = compose()["services"]["init"]["command"][-1]
+    assert 'if [ "$$PORTAL_ENV" != production ]; then flask seed-demo; fi' in init

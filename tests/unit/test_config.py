@@ -1,5 +1,7 @@
 """Settings: defaults, environment overrides, clear errors and the production refusal."""
 import os
+import re
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def clean_env(monkeypatch):
     for name in list(os.environ):
-        if name.startswith(("MEDIA_", "PORTAL_ENV", "SECRET_KEY", "DATABASE_URL", "PROXY_FIX", "HTMX_")):
+        if name.startswith(("MEDIA_", "PORTAL_ENV", "SECRET_KEY", "DATABASE_URL", "PROXY_FIX", "HTMX_", "RATELIMIT_")):
             monkeypatch.delenv(name)
     return monkeypatch
 
@@ -65,16 +67,78 @@ def test_malformed_setting_names_itself(clean_env, tmp_path, name, value, expect
         build_config(tmp_path)
 
 
-@pytest.mark.parametrize("key", [None, "short", "change-me-" + "x" * 40])
-def test_production_refuses_missing_or_weak_secret_key(clean_env, tmp_path, key):
+REDIS = "redis://redis:6379/0"
+
+
+@pytest.mark.parametrize("key,reason", [
+    (None, "is missing"),
+    ("short", "has only 5 characters"),
+    (secrets.token_hex(15), "has only 30 characters"),
+    ("change-me-" + "x" * 40, "placeholder"),
+    ("CHANGE-ME-" + secrets.token_hex(16), "placeholder"),
+    ("ChangeMe" + secrets.token_hex(16), "placeholder"),
+    ("prod-secret-" + secrets.token_hex(16), "placeholder"),
+    ("example-key-" + secrets.token_hex(16), "placeholder"),
+    ("dev-only-" + secrets.token_hex(16), "placeholder"),
+    ("dev-only-compose-secret-key-0123456789abcdef", "published"),
+    ("k" * 64, "repeats a shorter pattern"),
+    ("abcd1234" * 8, "repeats a shorter pattern"),
+    ("abcdefghijklmnopqrstuvwxyz0123456789", "not random enough"),
+    ("aaaabbbbccccddddeeeeffffgggghhhh", "not random enough"),
+])
+def test_production_refuses_missing_short_placeholder_published_or_guessable_keys(clean_env, tmp_path, key, reason):
+    clean_env.setenv("RATELIMIT_STORAGE_URI", REDIS)
     if key:
         clean_env.setenv("SECRET_KEY", key)
-    with pytest.raises(ConfigError, match="SECRET_KEY must be set"):
+    with pytest.raises(ConfigError, match=f"SECRET_KEY must be set.*{reason}"):
         build_config(tmp_path, "production")
 
 
+@pytest.mark.parametrize("key", [secrets.token_hex(32), secrets.token_urlsafe(32), secrets.token_urlsafe(24)])
+def test_production_accepts_generated_keys(clean_env, tmp_path, key):
+    clean_env.setenv("RATELIMIT_STORAGE_URI", REDIS)
+    clean_env.setenv("SECRET_KEY", key)
+    assert build_config(tmp_path, "production")["SECRET_KEY"] == key
+
+
+def _committed_secret_keys():
+    """Every literal value given to SECRET_KEY in a committed text file (env files, compose, docs, code)."""
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    pattern = re.compile(r"""(?<![A-Z_])SECRET_KEY["']?\s*[=:]\s*["']?([A-Za-z0-9][A-Za-z0-9_.+/=~-]*)(?![A-Za-z0-9_.(])""")
+    found = {}
+    for name in files:
+        try:
+            text = (ROOT / name).read_text(encoding="utf-8")
+        except (UnicodeDecodeError, FileNotFoundError, IsADirectoryError):
+            continue
+        for value in pattern.findall(text):
+            found.setdefault(value, name)
+    return found
+
+
+def test_every_secret_key_committed_in_the_repository_is_refused_in_production(clean_env, tmp_path):
+    committed = _committed_secret_keys()
+    assert "dev-only-compose-secret-key-0123456789abcdef" not in committed  # .env.compose ships none any more
+    assert committed, "the scan found no SECRET_KEY value at all: is the pattern still right?"
+    clean_env.setenv("RATELIMIT_STORAGE_URI", REDIS)
+    for value, where in committed.items():
+        clean_env.setenv("SECRET_KEY", value)
+        with pytest.raises(ConfigError, match="SECRET_KEY must be set"):
+            build_config(tmp_path, "production")
+            pytest.fail(f"production accepts the SECRET_KEY committed in {where}")
+
+
+def test_production_refuses_per_process_sign_in_counters(clean_env, tmp_path):
+    clean_env.setenv("SECRET_KEY", secrets.token_hex(32))
+    with pytest.raises(ConfigError, match="RATELIMIT_STORAGE_URI must name a shared store"):
+        build_config(tmp_path, "production")
+    clean_env.setenv("RATELIMIT_STORAGE_URI", REDIS)
+    assert build_config(tmp_path, "production")["RATELIMIT_STORAGE_URI"] == REDIS
+
+
 def test_production_with_a_real_key_has_secure_cookies(clean_env, tmp_path):
-    clean_env.setenv("SECRET_KEY", "k" * 64)
+    clean_env.setenv("SECRET_KEY", secrets.token_hex(32))
+    clean_env.setenv("RATELIMIT_STORAGE_URI", REDIS)
     settings = build_config(tmp_path, "production")
     assert settings["SESSION_COOKIE_SECURE"] and settings["REMEMBER_COOKIE_SECURE"]
     assert settings["SESSION_COOKIE_HTTPONLY"] and settings["SESSION_COOKIE_SAMESITE"] == "Lax"
