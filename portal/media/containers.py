@@ -22,7 +22,8 @@ class AnimatedImageError(ContainerError):
 # --- JPEG -------------------------------------------------------------------------------------------------
 
 SOI, EOI, SOS = 0xD8, 0xD9, 0xDA
-# Frames, tables and restart intervals: what a decoder needs (SOF0-15 but DHT/JPG/DAC, DHT, DAC, DQT, DNL, DRI, DHP, EXP).
+# Frames, tables and restart intervals, what a decoder needs: SOF0-15 (JPG excepted), DHT, DAC, DQT, DNL, DRI,
+# DHP, EXP.
 JPEG_KEEP = {*range(0xC0, 0xD0), 0xDB, 0xDC, 0xDD, 0xDE, 0xDF} - {0xC8}
 APP0, APP2, APP14 = 0xE0, 0xE2, 0xEE
 ORIENTATION = 0x0112

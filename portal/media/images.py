@@ -22,8 +22,13 @@ ORIENTATION_TAG = 0x0112
 UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
            5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
            8: Image.Transpose.ROTATE_90}
-# A first page drawing more image pixels than this gets a placeholder: PDFium would need seconds to scale them.
+# A first page that draws more image pixels or instruction bytes than these gets a placeholder thumbnail:
+# PDFium decodes every pixel to scale it and parses every instruction before it draws (about 6 MB a second
+# here), and neither can be interrupted. Drawing itself is interrupted after THUMBNAIL_RENDER_SECONDS, so a
+# thumbnail costs about a second of CPU at most.
 MAX_THUMBNAIL_SOURCE_PIXELS = 50_000_000
+MAX_THUMBNAIL_CONTENT_BYTES = 3 * 1024 * 1024
+THUMBNAIL_RENDER_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -91,19 +96,21 @@ def image_thumbnail(data):
 
 
 def pdf_thumbnail(data):
-    """The first page rendered to a WebP thumbnail, or a placeholder when it cannot be rendered."""
-    from .pdfium import pdf_document
+    """The first page rendered to a WebP thumbnail, or a placeholder when it cannot be rendered cheaply."""
+    from .pdfium import pdf_document, render_within
 
     try:
-        if pdf.first_page_image_pixels(data) > MAX_THUMBNAIL_SOURCE_PIXELS:
+        cost = pdf.first_page_cost(data, MAX_THUMBNAIL_CONTENT_BYTES)
+        if cost.image_pixels > MAX_THUMBNAIL_SOURCE_PIXELS or cost.content_bytes > MAX_THUMBNAIL_CONTENT_BYTES:
             return placeholder_thumbnail("PDF")  # e.g. a fax page of 35000 x 35000: seconds of CPU for 400 px
         with pdf_document(data) as document:
             page = document[0]
             width, height = page.get_size()
             scale = min(THUMBNAIL_SIZE[0] / width, THUMBNAIL_SIZE[1] / height, 4.0)
-            image = page.render(scale=scale, may_draw_forms=False).to_pil()
+            image = render_within(page, max(1, round(width * scale)), max(1, round(height * scale)),
+                                  THUMBNAIL_RENDER_SECONDS)
             page.close()
-        return _thumbnail_from(image)
+        return _thumbnail_from(image) if image is not None else placeholder_thumbnail("PDF")
     except Exception:  # rendering is a nicety; a placeholder is better than a failed upload
         return placeholder_thumbnail("PDF")
 

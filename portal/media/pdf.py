@@ -6,6 +6,7 @@ Every object the file's cross-reference table names is inspected, referenced or 
 """
 import io
 import re
+import zlib
 from dataclasses import dataclass
 
 import pikepdf
@@ -187,19 +188,48 @@ def _rewrite(pdf):
     return rewritten
 
 
-def first_page_image_pixels(data, max_depth=4):
-    """Pixels of the images the first page draws (through nested forms), to cap the cost of a thumbnail."""
+@dataclass(frozen=True)
+class PageCost:
+    """What drawing a page asks of a renderer: image pixels and bytes of drawing instructions (forms included)."""
+
+    image_pixels: int
+    content_bytes: int
+
+
+def _decoded_size(stream, limit):
+    """The stream's decoded length, or limit + 1 once it passes the limit, never inflating more than that."""
+    filters = stream.stream_dict.get("/Filter")
+    filters = [filters] if isinstance(filters, pikepdf.Name) else list(filters or [])
+    raw = stream.read_raw_bytes()
+    if not filters:
+        return len(raw)
+    if filters == [pikepdf.Name.FlateDecode]:
+        inflater = zlib.decompressobj()
+        try:
+            size = len(inflater.decompress(raw, limit + 1))
+        except zlib.error:
+            return 0  # PDFium will not draw it either
+        return size
+    # other chains (ASCII85 + Flate, LZW, RunLength): decoded by qpdf, but only when the raw bytes are small
+    # enough that no filter's expansion can pass the limit by much
+    return len(stream.read_bytes()) if len(raw) * 256 <= limit else limit + 1
+
+
+def first_page_cost(data, content_limit, max_depth=4):
+    """Pixels and instruction bytes of the first page (through nested forms), to cap the cost of a thumbnail."""
     with _open(data) as pdf:
         if not pdf.pages:
-            return 0
-        total, seen = 0, set()
-        stack = [(pdf.pages[0].obj.get("/Resources"), 0)]
-        while stack:
+            return PageCost(0, 0)
+        page = pdf.pages[0].obj
+        contents = page.get("/Contents")
+        streams = [contents] if isinstance(contents, pikepdf.Stream) else list(contents or [])
+        content = sum(_decoded_size(s, content_limit) for s in streams if isinstance(s, pikepdf.Stream))
+        pixels, seen = 0, set()
+        stack = [(page.get("/Resources"), 0)]
+        while stack and content <= content_limit:
             resources, depth = stack.pop()
-            if not isinstance(resources, pikepdf.Dictionary) or depth > max_depth:
-                continue
-            xobjects = resources.get("/XObject")
-            if not isinstance(xobjects, pikepdf.Dictionary):
+            xobjects = resources.get("/XObject") if isinstance(resources, pikepdf.Dictionary) else None
+            if not isinstance(xobjects, pikepdf.Dictionary) or depth > max_depth:
                 continue
             for name in xobjects.keys():
                 xobject = xobjects[name]
@@ -207,7 +237,8 @@ def first_page_image_pixels(data, max_depth=4):
                     continue
                 seen.add(xobject.objgen)
                 if xobject.get("/Subtype") == pikepdf.Name.Image:
-                    total += int(xobject.get("/Width", 0)) * int(xobject.get("/Height", 0))
+                    pixels += int(xobject.get("/Width", 0)) * int(xobject.get("/Height", 0))
                 elif xobject.get("/Subtype") == pikepdf.Name.Form:
+                    content += _decoded_size(xobject, content_limit)
                     stack.append((xobject.get("/Resources"), depth + 1))
-        return total
+        return PageCost(pixels, content)

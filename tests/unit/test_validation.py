@@ -115,15 +115,48 @@ def _pdf_with_image(width, height):
 
 
 def test_a_pdf_page_drawing_a_huge_image_gets_a_placeholder_instead_of_a_render(monkeypatch):
-    import pypdfium2
-
+    from portal.media import pdfium
     from portal.media.images import pdf_thumbnail, placeholder_thumbnail
 
     huge = _pdf_with_image(12000, 12000)  # 144 million pixels in a few KB
     assert len(huge) < 64 * 1024 and check(huge, "fax.pdf").content_type == "application/pdf"
     rendered = []
-    monkeypatch.setattr(pypdfium2.PdfPage, "render", lambda *a, **k: rendered.append(1))
+    monkeypatch.setattr(pdfium, "render_within", lambda *a, **k: rendered.append(1))
     assert pdf_thumbnail(huge) == placeholder_thumbnail("PDF") and rendered == []
+
+
+def _pdf_with_drawing(operations):
+    """A one-page PDF whose content stream fills `operations` tiny rectangles (a vector bomb when large)."""
+    import pikepdf
+
+    document = pikepdf.new()
+    document.add_blank_page(page_size=(595, 842))
+    document.pages[0].Contents = document.make_stream(
+        b"".join(b"%d %d 1 1 re f\n" % (i % 500, (i // 500) % 800) for i in range(operations)))
+    buffer = io.BytesIO()
+    document.save(buffer, compress_streams=True)
+    return buffer.getvalue()
+
+
+def test_a_pdf_page_with_megabytes_of_drawing_gets_a_placeholder_before_pdfium_parses_it(monkeypatch):
+    from portal.media import pdfium
+    from portal.media.images import MAX_THUMBNAIL_CONTENT_BYTES, pdf_thumbnail, placeholder_thumbnail
+
+    bomb = _pdf_with_drawing(600_000)  # about 10 MB of instructions, under 1 MB on disk
+    assert len(bomb) < MAX_THUMBNAIL_CONTENT_BYTES
+    opened = []
+    monkeypatch.setattr(pdfium, "pdf_document", lambda *a: opened.append(1))
+    assert pdf_thumbnail(bomb) == placeholder_thumbnail("PDF") and opened == []
+
+
+def test_drawing_that_outlasts_the_render_budget_gets_a_placeholder(monkeypatch):
+    from portal.media import images
+
+    slow = _pdf_with_drawing(200_000)  # under the size cap, so PDFium starts drawing it
+    monkeypatch.setattr(images, "THUMBNAIL_RENDER_SECONDS", 0.0)
+    assert images.pdf_thumbnail(slow) == images.placeholder_thumbnail("PDF")
+    monkeypatch.setattr(images, "THUMBNAIL_RENDER_SECONDS", 30.0)
+    assert images.pdf_thumbnail(slow) != images.placeholder_thumbnail("PDF")
 
 
 def test_a_pdf_page_drawing_a_normal_scan_is_rendered():
