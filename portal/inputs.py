@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.routing import IntegerConverter
 from wtforms import DateField
-from wtforms.validators import NumberRange, Optional, ValidationError
+from wtforms.validators import Optional, ValidationError
 
 MAX_ID = 2**63 - 1  # the largest BIGINT in PostgreSQL (and INTEGER in SQLite)
 MAX_PAGE = 100_000
@@ -40,23 +40,28 @@ def page_number(args):
     return int(raw)
 
 
-def id_range():
-    """The validator of a form field that holds a database id."""
-    return NumberRange(min=1, max=MAX_ID, message=_l("Enter a number from 1 to %(max)s."))
+class Within:
+    """A field's validator: its value, when given, lies between low and high (any comparable: ids, dates).
 
+    WTForms' NumberRange would do for ids but raises OverflowError on an int too large for a float."""
 
-class DateRange:
-    """A date field's validator: the date lies between DATE_MIN and DATE_MAX."""
+    def __init__(self, low, high, message):
+        self.low, self.high, self.message = low, high, message
 
     def __call__(self, form, field):
-        if field.data is not None and not DATE_MIN <= field.data <= DATE_MAX:
-            raise ValidationError(_l("Choose a date between %(min)s and %(max)s.",
-                                     min=DATE_MIN.isoformat(), max=DATE_MAX.isoformat()))
+        if field.data is not None and not self.low <= field.data <= self.high:
+            raise ValidationError(self.message)
+
+
+def id_range():
+    """The validator of a form field that holds a database id."""
+    return Within(1, MAX_ID, _l("Enter a number from 1 to %(max)s.", max=MAX_ID))
 
 
 def date_filter(label):
     """An optional date field of a filter form, bounded on the server and in the browser's date picker."""
-    return DateField(label, validators=[Optional(), DateRange()],
+    bounds = _l("Choose a date between %(min)s and %(max)s.", min=DATE_MIN.isoformat(), max=DATE_MAX.isoformat())
+    return DateField(label, validators=[Optional(), Within(DATE_MIN, DATE_MAX, bounds)],
                      render_kw={"min": DATE_MIN.isoformat(), "max": DATE_MAX.isoformat()})
 
 
