@@ -20,6 +20,9 @@ SECRET_PATTERNS = [
 ]
 LOGGERS = ("portal", "portal.media", "portal.request", "werkzeug", "gunicorn.access", "gunicorn.error")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# Whatever a log reader may take for the end of a line or a terminal command: C0, DEL, C1, U+2028/2029.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def redact(text):
@@ -42,6 +45,32 @@ class RedactFilter(logging.Filter):
         return True
 
 
+def escape_controls(text):
+    """The text with every control character written as its escape (a decoded %0A in a path becomes \\n)."""
+    return CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+class TextFormatter(logging.Formatter):
+    """One line per record, whatever its fields carry; a traceback follows on indented lines."""
+
+    def __init__(self):
+        super().__init__(TEXT_FORMAT)
+
+    def format(self, record):
+        record.message = record.getMessage()
+        record.asctime = self.formatTime(record, self.datefmt)
+        lines = [escape_controls(self.formatMessage(record))]
+        # Formatted here rather than taken from record.exc_text, which another handler may have cached raw.
+        trace = self.formatException(record.exc_info) if record.exc_info else record.exc_text
+        for extra in (trace and redact(trace), record.stack_info):
+            if extra:
+                lines.extend("    " + escape_controls(line) for line in extra.splitlines())
+        return "\n".join(lines)
+
+
+JSON_LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line."""
 
@@ -53,7 +82,8 @@ class JsonFormatter(logging.Formatter):
                 line[key] = getattr(record, key)
         if record.exc_info:
             line["error"] = redact(self.formatException(record.exc_info))
-        return json.dumps(line, ensure_ascii=False)
+        # json escapes C0 controls; these three it leaves raw, and some readers split lines on them.
+        return json.dumps(line, ensure_ascii=False).translate(JSON_LINE_BREAKS)
 
 
 def init_app(app):
@@ -76,8 +106,7 @@ def _stderr_handler(fmt):
     handler = logging.StreamHandler(sys.stderr)
     handler.portal_handler = True
     handler.addFilter(RedactFilter())
-    handler.setFormatter(JsonFormatter() if fmt == "json" else
-                         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root.addHandler(handler)
     root.setLevel(logging.INFO)
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import settings
 from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
 
@@ -17,6 +18,13 @@ os.environ["PORTAL_DOTENV"] = "none"  # a developer's .env must not change what 
 from portal import create_app  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.models import Shift, User, utcnow  # noqa: E402
+
+# Hypothesis: "ci" (the default) is bounded and the same on every run; HYPOTHESIS_PROFILE=deep searches further,
+# with fresh random examples each run and failures remembered in .hypothesis/.
+settings.register_profile("ci", max_examples=15, deadline=timedelta(seconds=10), derandomize=True, database=None,
+                          print_blob=True)
+settings.register_profile("deep", max_examples=300, deadline=timedelta(seconds=10))
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 PASSWORD = "correct horse battery"
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')

@@ -1,11 +1,12 @@
 """Forms of the auth pages."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
+from ..inputs import Form
 
-class LoginForm(FlaskForm):
+
+class LoginForm(Form):
     """Email and password, with CSRF."""
 
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
@@ -13,5 +14,5 @@ class LoginForm(FlaskForm):
     remember = BooleanField(_l("Keep me signed in"))
 
 
-class LogoutForm(FlaskForm):
+class LogoutForm(Form):
     """An empty form: sign-out is a POST so another site cannot sign a user out."""

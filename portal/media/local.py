@@ -132,7 +132,8 @@ class LocalMediaStorage:
             return False
         expected = self._signature(key, expires, download_name)
         fresh = (now if now is not None else time.time()) <= expires
-        return hmac.compare_digest(expected, signature or "") and fresh
+        # As bytes: compare_digest refuses str with non-ASCII characters, which a link's query may carry.
+        return hmac.compare_digest(expected.encode(), (signature or "").encode()) and fresh
 
     def setup(self, settings):
         """Create the folder; say which bucket features a folder cannot have."""

@@ -46,7 +46,7 @@ def _item(links, media, viewer):
     }
 
 
-@bp.route("/shifts/<int:shift_id>/media")
+@bp.route("/shifts/<id:shift_id>/media")
 def shift_media(shift_id):
     """Every ready proof of a shift's cancellation requests, with presigned URLs and their expiry."""
     if not current_user.is_authenticated:

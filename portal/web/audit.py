@@ -5,15 +5,15 @@ import csv
 import io
 
 from flask import Blueprint, Response, render_template, request
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy.orm import selectinload
-from wtforms import DateField, IntegerField, SelectField
+from wtforms import IntegerField, SelectField
 from wtforms.validators import Optional
 
 from ..auth.guards import roles_required
 from ..extensions import db
+from ..inputs import Form, date_filter, id_range, page_number
 from ..labels import action_label
 from ..models import AuditEvent, User
 from . import business_day_start, filled
@@ -24,17 +24,17 @@ ACTIONS = ("media.upload", "media.view", "media.download", "media.delete", "medi
            "cancellation.request", "cancellation.withdraw", "cancellation.approve", "cancellation.reject")
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(Form):
     """Filters of the audit log (GET, no CSRF)."""
 
     class Meta:
         csrf = False
 
-    action = SelectField(choices=[], validators=[Optional()])
-    actor = SelectField(coerce=lambda v: int(v) if v else None, choices=[], validators=[Optional()])
-    shift = IntegerField(validators=[Optional()])
-    date_from = DateField(validators=[Optional()])
-    date_to = DateField(validators=[Optional()])
+    action = SelectField(_l("Action"), choices=[], validators=[Optional()])
+    actor = SelectField(_l("Who"), coerce=lambda v: int(v) if v else None, choices=[], validators=[Optional()])
+    shift = IntegerField(_l("Shift"), validators=[Optional(), id_range()])
+    date_from = date_filter(_l("From"))
+    date_to = date_filter(_l("To"))
 
 
 def _form():
@@ -67,8 +67,7 @@ def _query(form):
 def index():
     """Newest events first, 50 a page."""
     form = _form()
-    page = db.paginate(_query(form), page=max(request.args.get("page", 1, type=int), 1), per_page=50,
-                       error_out=False)
+    page = db.paginate(_query(form), page=page_number(request.args), per_page=50, error_out=False)
     return render_template("audit/index.html", form=form, page=page)
 
 

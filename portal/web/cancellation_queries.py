@@ -51,4 +51,4 @@ def filtered_cancellations(form, page):
     if filled(form.date_to):
         query = query.where(ShiftCancellation.created_at < business_day_start(form.date_to.data, plus_days=1))
     query = _with_details(query.order_by(ShiftCancellation.created_at.desc(), ShiftCancellation.id.desc()))
-    return db.paginate(query, page=max(page, 1), per_page=PER_PAGE, error_out=False)
+    return db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)

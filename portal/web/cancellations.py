@@ -8,6 +8,7 @@ from .. import audit, metrics
 from .. import cancellations as workflow
 from ..auth.guards import roles_required, tenant_get_or_404
 from ..extensions import db
+from ..inputs import page_number
 from ..media import orchestrator
 from ..media.orchestrator import Upload
 from ..media.storage import StorageError
@@ -89,7 +90,7 @@ def index():
     if current_user.role == "employee":
         return _employee_page(CancellationForm())
     form = filter_form(request.args)
-    page = filtered_cancellations(form, request.args.get("page", 1, type=int))
+    page = filtered_cancellations(form, page_number(request.args))
     if is_htmx():
         response = make_response(render_block("cancellations/team.html", "cancellation_list", form=form, page=page))
     else:
@@ -146,7 +147,7 @@ def _card(cancellation, status=200, error=None):
     return html, status
 
 
-@bp.route("/<int:cancellation_id>/proofs", methods=["POST"])
+@bp.route("/<id:cancellation_id>/proofs", methods=["POST"])
 @roles_required("employee")
 def add_proofs(cancellation_id):
     """Attach more proofs to one's own pending request."""
@@ -177,7 +178,7 @@ def _refused_proofs(cancellation, message):
     return _employee_page(CancellationForm(), status=FORM_ERROR, card_errors={cancellation.id: message})
 
 
-@bp.route("/<int:cancellation_id>/proofs/<int:media_id>/delete", methods=["POST"])
+@bp.route("/<id:cancellation_id>/proofs/<id:media_id>/delete", methods=["POST"])
 @roles_required("employee")
 def remove_proof(cancellation_id, media_id):
     """Remove one proof from one's own pending request."""
@@ -197,7 +198,7 @@ def remove_proof(cancellation_id, media_id):
     return _card(cancellation)
 
 
-@bp.route("/<int:cancellation_id>/withdraw", methods=["POST"])
+@bp.route("/<id:cancellation_id>/withdraw", methods=["POST"])
 @roles_required("employee")
 def withdraw(cancellation_id):
     """Take one's own pending request back."""
@@ -211,7 +212,7 @@ def withdraw(cancellation_id):
     return _card(cancellation)
 
 
-@bp.route("/<int:cancellation_id>/decide", methods=["POST"])
+@bp.route("/<id:cancellation_id>/decide", methods=["POST"])
 @roles_required("owner", "manager")
 def decide(cancellation_id):
     """Approve or reject in place, with an optional comment."""

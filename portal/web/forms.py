@@ -1,29 +1,30 @@
 """Forms of the pages (CSRF included by Flask-WTF)."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, SelectField, TextAreaField
+from wtforms import HiddenField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from ..inputs import Form, date_filter
 
-class CancellationForm(FlaskForm):
+
+class CancellationForm(Form):
     """An employee asks to cancel one of their shifts, with a reason; the files come alongside."""
 
     shift_id = SelectField(_l("Shift"), coerce=int, validators=[InputRequired(_l("Choose a shift."))])
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(_l("Write a short reason.")), Length(max=2000)])
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A button-only form (withdraw, remove): CSRF and nothing else."""
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(Form):
     """Approve or reject, with an optional comment."""
 
     decision = HiddenField(validators=[DataRequired()])
     comment = TextAreaField(_l("Comment (optional)"), validators=[Optional(), Length(max=1000)])
 
 
-class CancellationFilterForm(FlaskForm):
+class CancellationFilterForm(Form):
     """Filters of the owner's and manager's list (a GET form: no CSRF needed)."""
 
     class Meta:
@@ -32,5 +33,5 @@ class CancellationFilterForm(FlaskForm):
     status = SelectField(_l("Status"), choices=[], validators=[Optional()])
     employee = SelectField(_l("Employee"), coerce=lambda v: int(v) if v else None, choices=[],
                            validators=[Optional()])
-    date_from = DateField(_l("From"), validators=[Optional()])
-    date_to = DateField(_l("To"), validators=[Optional()])
+    date_from = date_filter(_l("From"))
+    date_to = date_filter(_l("To"))

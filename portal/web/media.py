@@ -60,21 +60,21 @@ def _audited_redirect(media_id, purpose):
     return _redirect(media, purpose)
 
 
-@bp.route("/<int:media_id>/thumbnail")
+@bp.route("/<id:media_id>/thumbnail")
 @roles_required("owner", "manager", "employee")
 def thumbnail(media_id):
     """The proof's thumbnail (not audited: it shows on every card)."""
     return _redirect(visible_media(media_id), "thumbnail")
 
 
-@bp.route("/<int:media_id>/view")
+@bp.route("/<id:media_id>/view")
 @roles_required("owner", "manager", "employee")
 def view(media_id):
     """The proof itself, shown in the browser (image, or the browser's PDF viewer); audited."""
     return _audited_redirect(media_id, "view")
 
 
-@bp.route("/<int:media_id>/download")
+@bp.route("/<id:media_id>/download")
 @roles_required("owner", "manager", "employee")
 def download(media_id):
     """The proof as a download under its original name; audited."""

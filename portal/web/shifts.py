@@ -7,6 +7,7 @@ from sqlalchemy.orm import selectinload
 
 from ..auth.guards import roles_required, tenant_get_or_404
 from ..extensions import db
+from ..inputs import date_in_range
 from ..models import Shift, ShiftCancellation
 from .home import week_bounds
 
@@ -18,7 +19,7 @@ def _week_start_arg():
         day = date.fromisoformat(request.args.get("week", ""))
     except ValueError:
         return None
-    return day if date(2000, 1, 1) <= day <= date(2200, 1, 1) else None
+    return date_in_range(day)
 
 
 def latest_request(shift):
@@ -48,7 +49,7 @@ def week():
                            latest_request=latest_request)
 
 
-@bp.route("/<int:shift_id>")
+@bp.route("/<id:shift_id>")
 @roles_required("owner", "manager", "employee")
 def show(shift_id):
     """One shift: an employee sees only their own; others see any of their business."""

@@ -1,4 +1,5 @@
 """What each role sees on the home page, in which language, and the assets every page relies on."""
+import re
 from datetime import timedelta
 
 import pytest
@@ -91,6 +92,29 @@ def test_pages_carry_security_headers(client):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["X-Frame-Options"] == "DENY"
     assert "Strict-Transport-Security" not in response.headers  # production only
+
+
+def _script_src(response):
+    directives = dict(d.strip().split(" ", 1) for d in response.headers["Content-Security-Policy"].split(";"))
+    return directives["script-src"].split()
+
+
+def test_csp_script_src_names_the_one_htmx_file_the_page_loads(client):
+    response = client.get("/login")
+    sources = _script_src(response)
+    cdn_scripts = re.findall(r'<script src="(https://[^"]+)"', response.get_data(as_text=True))
+    assert cdn_scripts == [f"https://cdn.jsdelivr.net/npm/htmx.org@{HTMX_VERSION}/dist/htmx.min.js"]
+    assert [s for s in sources if s.startswith("https:")] == cdn_scripts  # the file, never the whole host
+    assert "https://cdn.jsdelivr.net" not in sources and "*" not in "".join(sources)
+
+
+def test_csp_script_src_names_no_cdn_when_htmx_is_served_locally(database_url, tmp_path):
+    from tests.conftest import make_app
+
+    client = make_app(database_url, tmp_path, HTMX_CDN=False).test_client()
+    response = client.get("/login")
+    assert [s for s in _script_src(response) if "jsdelivr" in s] == []
+    assert "cdn.jsdelivr.net" not in response.get_data(as_text=True)
 
 
 def test_the_inline_fallback_script_carries_the_csp_nonce(client):

@@ -48,6 +48,13 @@ def test_tampering_with_any_part_breaks_the_signature(store):
     assert not store.verify(KEY, query["expires"], "renamed.jpg", signature, now=1001)
 
 
+@pytest.mark.parametrize("signature", ["\x80", "подпись", "\x00", "é" * 64, ""])
+def test_a_signature_that_is_not_ascii_is_refused_not_an_error(store, signature):
+    url = store.presigned_url(KEY, expires_in=60, now=1000)
+    expires = url.split("expires=", 1)[1].split("&")[0]
+    assert not store.verify(KEY, expires, None, signature, now=1001)
+
+
 def test_a_url_signed_with_another_secret_is_refused(tmp_path):
     ours, theirs = LocalMediaStorage(tmp_path, "b", "secret"), LocalMediaStorage(tmp_path, "b", "other")
     url = theirs.presigned_url(KEY, expires_in=60, now=1000)

@@ -1,0 +1,83 @@
+"""Bounds on what a URL or a form may carry: database ids, page numbers, dates and text.
+
+Python's int and date take values no database column or timezone conversion can hold (a 20-digit page,
+year 1 or 9999, NUL in a text); each is refused here with a 404 or a message next to the field, so no
+request gets as far as an overflow and a 500."""
+import re
+from datetime import date
+
+from flask import abort
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from werkzeug.routing import IntegerConverter
+from wtforms import DateField
+from wtforms.validators import Optional, ValidationError
+
+MAX_ID = 2**63 - 1  # the largest BIGINT in PostgreSQL (and INTEGER in SQLite)
+MAX_PAGE = 100_000
+DATE_MIN, DATE_MAX = date(2000, 1, 1), date(2100, 12, 31)
+PAGE = re.compile(r"[0-9]{1,9}")
+# Control characters but tab, line feed and carriage return (which a textarea sends); PostgreSQL refuses NUL.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class IdConverter(IntegerConverter):
+    """`<id:name>` in a route: a database id 1..MAX_ID in ASCII digits; anything else matches no route (404)."""
+
+    regex = r"[0-9]{1,19}"
+
+    def __init__(self, map):
+        super().__init__(map, min=1, max=MAX_ID)
+
+
+def page_number(args):
+    """The `page` of a query (1 when absent or empty); 404 when it is not a whole number 1..MAX_PAGE."""
+    raw = args.get("page", "")
+    if raw == "":
+        return 1
+    if not PAGE.fullmatch(raw) or not 1 <= int(raw) <= MAX_PAGE:
+        abort(404)
+    return int(raw)
+
+
+class Within:
+    """A field's validator: its value, when given, lies between low and high (any comparable: ids, dates).
+
+    WTForms' NumberRange would do for ids but raises OverflowError on an int too large for a float."""
+
+    def __init__(self, low, high, message):
+        self.low, self.high, self.message = low, high, message
+
+    def __call__(self, form, field):
+        if field.data is not None and not self.low <= field.data <= self.high:
+            raise ValidationError(self.message)
+
+
+def id_range():
+    """The validator of a form field that holds a database id."""
+    return Within(1, MAX_ID, _l("Enter a number from 1 to %(max)s.", max=MAX_ID))
+
+
+def date_filter(label):
+    """An optional date field of a filter form, bounded on the server and in the browser's date picker."""
+    bounds = _l("Choose a date between %(min)s and %(max)s.", min=DATE_MIN.isoformat(), max=DATE_MAX.isoformat())
+    return DateField(label, validators=[Optional(), Within(DATE_MIN, DATE_MAX, bounds)],
+                     render_kw={"min": DATE_MIN.isoformat(), "max": DATE_MAX.isoformat()})
+
+
+def date_in_range(day):
+    """The day when it lies between DATE_MIN and DATE_MAX, else None."""
+    return day if day is not None and DATE_MIN <= day <= DATE_MAX else None
+
+
+class Form(FlaskForm):
+    """The base of every form: a value with control characters in any field is an error of that field."""
+
+    def validate(self, extra_validators=None):
+        """Run the fields' own validators, then refuse control characters in whatever each field received."""
+        valid = super().validate(extra_validators)
+        for field in self:
+            if any(isinstance(value, str) and CONTROL.search(value) for value in field.raw_data or ()):
+                field.errors = [*field.errors, _l("Remove the control characters from this field.")]
+                valid = False
+        return valid
