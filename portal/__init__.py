@@ -21,10 +21,12 @@ def create_app(config=None, profile=None):
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     _init_extensions(app)
     _register_blueprints(app)
-    from . import cli, http, logs, media
+    from . import cli, error_pages, logs, media, security_headers, template_helpers
 
     logs.init_app(app)
-    http.init_app(app)
+    security_headers.init_app(app)
+    template_helpers.init_app(app)
+    error_pages.init_app(app)
     media.init_app(app)
     cli.init_app(app)
     return app

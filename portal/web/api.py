@@ -8,7 +8,7 @@ from ..extensions import csrf, db
 from ..media import orchestrator
 from ..media.storage import StorageError
 from ..models import MediaObject, Shift, ShiftCancellation
-from . import request_source
+from .request_data import request_source
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 csrf.exempt(bp)  # read-only GETs; the session cookie is SameSite=Lax

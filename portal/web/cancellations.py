@@ -13,7 +13,8 @@ from ..media.orchestrator import Upload
 from ..media.storage import StorageError
 from ..media.validation import ValidationError, clean_display_name
 from ..models import Shift, ShiftCancellation
-from . import FORM_ERROR, is_htmx, render_block, render_macro, request_source, uploaded_files
+from .htmx import FORM_ERROR, is_htmx, render_block, render_macro
+from .request_data import request_source, uploaded_files
 from .cancellation_queries import filtered_cancellations, filter_form, my_cancellations
 from .forms import ActionForm, CancellationForm, DecisionForm
 
@@ -79,7 +80,7 @@ def index():
     if current_user.role == "employee":
         return _employee_page(CancellationForm())
     form = filter_form(request.args)
-    page = filtered_cancellations(form, request.args.get("page", 1, type=int))
+    page = filtered_cancellations(form)
     if is_htmx():
         response = make_response(render_block("cancellations/team.html", "cancellation_list", form=form, page=page))
     else:

@@ -8,7 +8,7 @@ from sqlalchemy.orm import selectinload
 from ..auth.guards import roles_required, tenant_get_or_404
 from ..extensions import db
 from ..models import Shift, ShiftCancellation
-from .home import week_bounds
+from ..days import week_bounds
 
 bp = Blueprint("shifts", __name__, url_prefix="/shifts")
 

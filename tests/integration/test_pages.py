@@ -2,7 +2,7 @@
 from datetime import timedelta
 
 from portal.extensions import db
-from portal.http import HTMX_SRI, HTMX_VERSION
+from portal.security_headers import HTMX_SRI, HTMX_VERSION
 
 
 def test_employee_sees_only_their_upcoming_shifts(client, auth, world, factory):
