@@ -71,11 +71,11 @@ def stats_command(as_json, from_bucket, days):
 
 
 @media_cli.command("verify")
-@click.option("--fix", is_flag=True, help="Delete orphans and stale pending uploads; make missing thumbnails.")
+@click.option("--fix", is_flag=True, help="Delete orphans and stale pending uploads; make missing thumbnails; correct storage counters.")
 @click.option("--grace-hours", default=24.0, show_default=True, help="Younger pending uploads and orphans are left.")
 @click.option("--quick", is_flag=True, help="Compare sizes only, without reading every file for its sha256.")
 def verify_command(fix, grace_hours, quick):
-    """Compare MediaObject rows with the bucket and report every disagreement."""
+    """Compare MediaObject rows with the bucket and the storage counters, and report every disagreement."""
     from ..extensions import db
     from ..models import MediaObject
     from .maintenance import repair, verify

@@ -1,24 +1,37 @@
 """The audit log page: who did what to which shift or proof, from where and when; filters and CSV export.
 
-Owners read it; managers read it too (read-only like everyone: the app never edits or deletes events)."""
+Owners read it; managers read it too (read-only like everyone: the app never edits or deletes events).
+Pages follow a cursor and the export streams from a server-side cursor, so a log of millions of events reads
+as fast as a short one."""
 import csv
 import io
+import re
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, render_template, request, stream_with_context
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 from wtforms import DateField, IntegerField, SelectField
 from wtforms.validators import Optional
 
 from ..auth.guards import roles_required
+from ..days import day_start
 from ..extensions import db
 from ..labels import action_label
 from ..models import AuditEvent, User
-from . import business_day_start, filled
+from .paging import capped_count, keyset_page
+from .request_data import filled
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
+PER_PAGE = 50
+CSV_BATCH = 2000  # rows fetched from the cursor and sent per chunk
+CSV_HEADER = ["time_utc", "actor", "actor_email", "role", "action", "shift_id", "media_id", "ip", "user_agent",
+              "detail"]
+# What starts a formula in Excel or LibreOffice (and their full-width forms), and every separator either may
+# split a line on, whatever the CSV itself says: a locale's list separator is `;`, an import may choose tab.
+FORMULA_STARTS = tuple("=+-@\t\r\n") + ("\uff1d", "\uff0b", "\uff0d", "\uff20")
+SEPARATORS = re.compile(r"([,;\t\r\n])")
 ACTIONS = ("media.upload", "media.view", "media.download", "media.delete", "media.reject", "media.restore",
            "media.api_links",
            "cancellation.request", "cancellation.withdraw", "cancellation.approve", "cancellation.reject")
@@ -47,8 +60,9 @@ def _form():
     return form
 
 
-def _query(form):
-    query = db.select(AuditEvent).where(AuditEvent.owner_id == current_user.owner_id)
+def _filtered(query, form, timezone):
+    """The events of the current business that the form's valid filters let through."""
+    query = query.where(AuditEvent.owner_id == current_user.owner_id)
     if filled(form.action):
         query = query.where(AuditEvent.action == form.action.data)
     if filled(form.actor):
@@ -56,45 +70,72 @@ def _query(form):
     if filled(form.shift):
         query = query.where(AuditEvent.shift_id == form.shift.data)
     if filled(form.date_from):
-        query = query.where(AuditEvent.at >= business_day_start(form.date_from.data))
+        query = query.where(AuditEvent.at >= day_start(form.date_from.data, timezone))
     if filled(form.date_to):
-        query = query.where(AuditEvent.at < business_day_start(form.date_to.data, plus_days=1))
-    return query.options(selectinload(AuditEvent.actor)).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        query = query.where(AuditEvent.at < day_start(form.date_to.data, timezone, plus_days=1))
+    return query
 
 
 @bp.route("/")
 @roles_required("owner", "manager")
 def index():
-    """Newest events first, 50 a page."""
+    """Newest events first, 50 a page, from a cursor (`before` / `after` an event)."""
     form = _form()
-    page = db.paginate(_query(form), page=max(request.args.get("page", 1, type=int), 1), per_page=50,
-                       error_out=False)
+    query = _filtered(db.select(AuditEvent), form, current_user.business.timezone)
+    page = keyset_page(query.options(selectinload(AuditEvent.actor)), AuditEvent.at, AuditEvent.id, PER_PAGE,
+                       row_key=lambda event: (event.at, event.id))
+    page.total, page.total_capped = capped_count(query.with_only_columns(AuditEvent.id))
     return render_template("audit/index.html", form=form, page=page)
 
 
 @bp.route("/export.csv")
 @roles_required("owner", "manager")
 def export():
-    """The filtered events as CSV: UTF-8 with a BOM so spreadsheets read Cyrillic right; one header row."""
+    """The filtered events as CSV, streamed while they are read: UTF-8 with a BOM so spreadsheets read
+    Cyrillic right; one header row; every cell quoted and no cell able to start a formula."""
     form = _form()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["time_utc", "actor", "actor_email", "role", "action", "shift_id", "media_id", "ip",
-                     "user_agent", "detail"])
-    for event in db.session.execute(_query(form)).scalars():
-        writer.writerow([_cell(value) for value in (
-            event.at.isoformat(), event.actor.display_name if event.actor else "",
-            event.actor.email if event.actor else "", event.actor_role, event.action, event.shift_id,
-            event.media_id, event.ip, event.user_agent, _detail_text(event.detail))])
-    body = "\ufeff" + buffer.getvalue()
-    return Response(body, mimetype="text/csv", headers={
+    actor = aliased(User)
+    query = (_filtered(db.select(AuditEvent.at, actor.display_name, actor.email, AuditEvent.actor_role,
+                                 AuditEvent.action, AuditEvent.shift_id, AuditEvent.media_id, AuditEvent.ip,
+                                 AuditEvent.user_agent, AuditEvent.detail)
+                       .outerjoin(actor, actor.id == AuditEvent.actor_id), form, current_user.business.timezone)
+             .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()))
+    return Response(stream_with_context(_csv_chunks(query)), mimetype="text/csv", headers={
         "Content-Disposition": "attachment; filename=audit-log.csv", "Cache-Control": "no-store"})
 
 
+def _csv_chunks(query):
+    """The CSV in chunks of CSV_BATCH rows, read from a server-side cursor (memory stays flat at any size)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
+    buffer.write("\ufeff")
+    writer.writerow(CSV_HEADER)
+    yield _drain(buffer)  # the first byte leaves before the query runs
+    result = db.session.execute(query, execution_options={"yield_per": CSV_BATCH})
+    for rows in result.partitions():
+        for at, name, email, role, action, shift_id, media_id, ip, agent, detail in rows:
+            writer.writerow([_cell(value) for value in (at.isoformat(), name, email, role, action, shift_id,
+                                                        media_id, ip, agent, _detail_text(detail))])
+        yield _drain(buffer)
+
+
+def _drain(buffer):
+    """What the buffer holds, as bytes; the buffer is emptied."""
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text.encode("utf-8")
+
+
 def _cell(value):
-    """A CSV cell a spreadsheet will not run: text starting like a formula gets a leading apostrophe."""
+    """A CSV cell no spreadsheet will run, whichever separator it splits on: every piece between separators
+    that starts like a formula (after spaces or a quote) gets an apostrophe in front."""
     text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    pieces = SEPARATORS.split(text)
+    for index in range(0, len(pieces), 2):  # the even places hold the text between separators
+        if pieces[index].lstrip(' "').startswith(FORMULA_STARTS):
+            pieces[index] = "'" + pieces[index]
+    return "".join(pieces)
 
 
 def _detail_text(detail):
