@@ -81,8 +81,9 @@ def keyset_page(query, time_column, id_column, per_page, row_key=lambda row: row
     return page
 
 
-def capped_count(query, cap=COUNT_CAP):
+def capped_count(query, cap=None):
     """How many rows match, counting at most cap + 1 of them: (count, True when there are more than cap)."""
+    cap = cap or COUNT_CAP
     counted = db.session.execute(
         db.select(sa.func.count()).select_from(query.order_by(None).limit(cap + 1).subquery())).scalar()
     return min(counted, cap), counted > cap
