@@ -1,6 +1,8 @@
 """What each role sees on the home page, in which language, and the assets every page relies on."""
 from datetime import timedelta
 
+import pytest
+
 from portal.extensions import db
 from portal.security_headers import HTMX_SRI, HTMX_VERSION
 
@@ -95,3 +97,16 @@ def test_the_inline_fallback_script_carries_the_csp_nonce(client):
     response = client.get("/login")
     nonce = response.headers["Content-Security-Policy"].split("'nonce-")[1].split("'")[0]
     assert f'<script nonce="{nonce}">' in response.get_data(as_text=True)
+
+
+def test_id_url_builds_what_url_for_builds(app):
+    from flask import url_for
+
+    from portal.template_helpers import id_url
+
+    with app.test_request_context("/", base_url="http://portal.example/prefix"):
+        for endpoint, ids in (("media.thumbnail", {"media_id": 7}), ("media.thumbnail", {"media_id": 123456789}),
+                              ("cancellations.remove_proof", {"cancellation_id": 12, "media_id": 3})):
+            assert id_url(endpoint, **ids) == url_for(endpoint, **ids)
+        with pytest.raises(ValueError):
+            id_url("media.thumbnail", media_id="7/../x")
