@@ -97,7 +97,7 @@ FROM generate_series(1, {WEEK_SHIFTS}) AS s;
 
 COUNTERS = """
 INSERT INTO business_storage (owner_id, objects, bytes)
-SELECT owner_id, count(*) + count(thumbnail_key), sum(size + coalesce(thumbnail_size, 0))
+SELECT owner_id, 2 * count(*), sum(size + coalesce(thumbnail_size, 0))
 FROM media_objects WHERE status = 'ready' AND deleted_at IS NULL GROUP BY owner_id;
 """
 

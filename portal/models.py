@@ -212,11 +212,6 @@ class MediaObject(db.Model):
         return sa.and_(cls.status == "ready", cls.deleted_at.is_(None))
 
     @property
-    def stored_objects(self):
-        """How many objects the file occupies in the bucket: itself and its thumbnail."""
-        return 2 if self.thumbnail_key else 1
-
-    @property
     def stored_bytes(self):
         """Bytes of the file and its thumbnail."""
         return self.size + (self.thumbnail_size or 0)

@@ -50,7 +50,7 @@ def upgrade():
     op.execute(f"""
         INSERT INTO business_storage (owner_id, objects, bytes)
         SELECT owner_id,
-               count(*) + count(thumbnail_key),
+               2 * count(*),
                coalesce(sum(size + coalesce(thumbnail_size, 0)), 0)
         FROM media_objects WHERE {LIVE} GROUP BY owner_id
     """)

@@ -7,6 +7,7 @@ from ..extensions import db
 from ..models import BusinessStorage, MediaObject
 
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+OBJECTS_PER_FILE = 2  # the file and its thumbnail: every stored file has one (verify --fix makes a missing one)
 
 
 def count(rows, sign=1):
@@ -15,7 +16,7 @@ def count(rows, sign=1):
     totals = {}
     for row in rows:
         objects, size = totals.get(row.owner_id, (0, 0))
-        totals[row.owner_id] = (objects + sign * row.stored_objects, size + sign * row.stored_bytes)
+        totals[row.owner_id] = (objects + sign * OBJECTS_PER_FILE, size + sign * row.stored_bytes)
     insert = _INSERTS[db.session.get_bind().dialect.name]
     for owner_id, (objects, size) in totals.items():
         statement = insert(BusinessStorage).values(owner_id=owner_id, objects=objects, bytes=size)
@@ -26,12 +27,12 @@ def count(rows, sign=1):
 
 def from_rows(owner_id=None):
     """What the live rows add up to, per business: {owner_id: (objects, bytes)} (the covering index answers)."""
-    query = (db.select(MediaObject.owner_id, sa.func.count(), sa.func.count(MediaObject.thumbnail_key),
-                       sa.func.coalesce(sa.func.sum(MediaObject.size + sa.func.coalesce(MediaObject.thumbnail_size, 0)), 0))
+    stored = MediaObject.size + sa.func.coalesce(MediaObject.thumbnail_size, 0)
+    query = (db.select(MediaObject.owner_id, sa.func.count(), sa.func.coalesce(sa.func.sum(stored), 0))
              .where(MediaObject.live()).group_by(MediaObject.owner_id))
     if owner_id is not None:
         query = query.where(MediaObject.owner_id == owner_id)
-    return {oid: (files + thumbs, int(size)) for oid, files, thumbs, size in db.session.execute(query)}
+    return {oid: (files * OBJECTS_PER_FILE, int(size)) for oid, files, size in db.session.execute(query)}
 
 
 def kept(owner_id=None):
