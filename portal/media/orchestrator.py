@@ -169,15 +169,6 @@ class MediaOrchestrator:
             raise
         return rows
 
-    def list_media(self, context, owner_id, subject_id):
-        """The ready, not deleted media of one subject, oldest first."""
-        return db.session.execute(
-            db.select(MediaObject)
-            .where(MediaObject.context == context, MediaObject.owner_id == owner_id,
-                   MediaObject.subject_id == subject_id, MediaObject.live())
-            .order_by(MediaObject.uploaded_at)
-        ).scalars().all()
-
     def url_lifetime(self, role):
         """Seconds a presigned URL lives for a viewer of this role."""
         return self.settings[f"MEDIA_URL_TTL_{role.upper()}"]
