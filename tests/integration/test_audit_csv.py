@@ -1,9 +1,11 @@
 """The audit CSV export: streamed, complete, and no cell a spreadsheet could run whichever separator it
 splits lines on (`,` as written, `;` in a Russian or German Excel, tab in an import dialog)."""
+import contextvars
 import csv
 import io
 
 import pytest
+from flask.testing import FlaskClient
 
 from portal.extensions import db
 from portal.models import AuditEvent, utcnow
@@ -47,3 +49,19 @@ def test_the_values_survive_apart_from_the_guard(client, auth, world):
     rows = list(csv.DictReader(io.StringIO(_export(client, auth, world))))
     agents = {row["user_agent"] for row in rows}
     assert "Mozilla/5.0;'=2+3;" in agents and "'-1" in agents and len(rows) == len(HOSTILE)
+
+
+def test_the_export_streams_in_chunks_with_the_header_first(client, auth, world, monkeypatch):
+    monkeypatch.setattr("portal.web.audit.CSV_BATCH", 10)
+    db.session.add_all(AuditEvent(owner_id=world.a.owner.id, actor_id=world.a.owner.id, action="media.view",
+                                  at=utcnow(), shift_id=index) for index in range(25))
+    db.session.commit()
+    auth.login(world.a.owner)
+    # unbuffered, read chunk by chunk in one context of its own, as a server reads it
+    context = contextvars.Context()
+    response = context.run(FlaskClient.open, client, "/audit/export.csv", buffered=False)
+    assert response.is_streamed
+    chunks = context.run(lambda: list(response.iter_encoded()))
+    context.run(response.close)
+    assert chunks[0].decode("utf-8-sig").startswith('"time_utc","actor"') and chunks[0].count(b"\n") == 1
+    assert [chunk.count(b"\n") for chunk in chunks[1:]] == [10, 10, 5]
