@@ -30,8 +30,9 @@ CSV_HEADER = ["time_utc", "actor", "actor_email", "role", "action", "shift_id", 
               "detail"]
 # What starts a formula in Excel or LibreOffice (and their full-width forms), and every separator either may
 # split a line on, whatever the CSV itself says: a locale's list separator is `;`, an import may choose tab.
-FORMULA_START = re.compile(r'[\s"]*[=+\-@\uff1d\uff0b\uff0d\uff20]')
-SEPARATORS = re.compile(r"([,;\t\r\n])")
+# A piece of a cell starts at the cell's start or after a separator; it is a formula when its first character,
+# after blanks (other than the separators themselves) and quotes, is one of these.
+FORMULA_PIECE = re.compile(r'(^|[,;\t\r\n])((?:[^\S\t\r\n]|")*[=+\-@\uff1d\uff0b\uff0d\uff20])')
 ACTIONS = ("media.upload", "media.view", "media.download", "media.delete", "media.reject", "media.restore",
            "media.api_links",
            "cancellation.request", "cancellation.withdraw", "cancellation.approve", "cancellation.reject")
@@ -130,12 +131,7 @@ def _drain(buffer):
 def _cell(value):
     """A CSV cell no spreadsheet will run, whichever separator it splits on: every piece between separators
     that starts like a formula (after blanks or quotes) gets an apostrophe in front."""
-    text = "" if value is None else str(value)
-    pieces = SEPARATORS.split(text)
-    for index in range(0, len(pieces), 2):  # the even places hold the text between separators
-        if FORMULA_START.match(pieces[index]):
-            pieces[index] = "'" + pieces[index]
-    return "".join(pieces)
+    return FORMULA_PIECE.sub(r"\1'\2", "" if value is None else str(value))
 
 
 def _detail_text(detail):
