@@ -81,7 +81,8 @@ def id_url(endpoint, **ids):
     patterns = g.setdefault("id_url_patterns", {})
     key = (endpoint, tuple(sorted(ids)))
     if key not in patterns:
-        marks = {name: 10**17 + index for index, name in enumerate(key[1])}  # numbers no real id reaches
+        # placeholder ids any id converter accepts; their digits cannot occur in a route's fixed parts
+        marks = {name: 123456789 + index for index, name in enumerate(key[1])}
         pattern = url_for(endpoint, **marks).replace("{", "{{").replace("}", "}}")
         for name, mark in marks.items():
             pattern = pattern.replace(str(mark), "{%s}" % name)
