@@ -28,10 +28,9 @@ PER_PAGE = 50
 CSV_BATCH = 2000  # rows fetched from the cursor and sent per chunk
 CSV_HEADER = ["time_utc", "actor", "actor_email", "role", "action", "shift_id", "media_id", "ip", "user_agent",
               "detail"]
-# What starts a formula in Excel or LibreOffice (and their full-width forms), and every separator either may
-# split a line on, whatever the CSV itself says: a locale's list separator is `;`, an import may choose tab.
-# A piece of a cell starts at the cell's start or after a separator; it is a formula when its first character,
-# after blanks (other than the separators themselves) and quotes, is one of these.
+# Excel or LibreOffice may split a line on `,`, `;` (a Russian locale's list separator, whatever the file says),
+# tab or a line break; each piece of a cell between them is a formula when it starts, after blanks and quotes,
+# with = + - @ or their full-width forms.
 FORMULA_PIECE = re.compile(r'(^|[,;\t\r\n])((?:[^\S\t\r\n]|")*[=+\-@\uff1d\uff0b\uff0d\uff20])')
 ACTIONS = ("media.upload", "media.view", "media.download", "media.delete", "media.reject", "media.restore",
            "media.api_links",
