@@ -53,8 +53,16 @@ test-ceph: install-dev translations  ## the whole suite with the storage tests o
 screenshots: install-dev translations  ## save the README's screenshots under docs/screenshots/
 	$(PY) scripts/screenshots.py
 
-bench: install-dev
-	$(PY) -m bench
+# `make bench` runs the upload benchmark, `make bench pages` the page benchmark (PostgreSQL: see docs/performance.md);
+# BENCH_ARGS=--smoke runs one quick repetition, as CI does.
+BENCHMARKS := upload pages
+bench: install-dev  ## the upload benchmark; `make bench pages` for the pages at 1k-1M rows (docs/performance.md)
+	$(PY) -m bench $(or $(filter $(BENCHMARKS),$(MAKECMDGOALS)),upload) $(BENCH_ARGS)
+
+ifneq ($(filter bench,$(MAKECMDGOALS)),)
+$(BENCHMARKS):
+	@:
+endif
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,12 +1,11 @@
-"""Bounds on what a URL or a form may carry: database ids, page numbers, dates and text.
+"""Bounds on what a URL or a form may carry: database ids, dates and text (page cursors: web/paging.py).
 
-Python's int and date take values no database column or timezone conversion can hold (a 20-digit page,
+Python's int and date take values no database column or timezone conversion can hold (a 20-digit id,
 year 1 or 9999, NUL in a text); each is refused here with a 404 or a message next to the field, so no
 request gets as far as an overflow and a 500."""
 import re
 from datetime import date
 
-from flask import abort
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.routing import IntegerConverter
@@ -14,9 +13,7 @@ from wtforms import DateField
 from wtforms.validators import Optional, ValidationError
 
 MAX_ID = 2**63 - 1  # the largest BIGINT in PostgreSQL (and INTEGER in SQLite)
-MAX_PAGE = 100_000
 DATE_MIN, DATE_MAX = date(2000, 1, 1), date(2100, 12, 31)
-PAGE = re.compile(r"[0-9]{1,9}")
 # Control characters but tab, line feed and carriage return (which a textarea sends); PostgreSQL refuses NUL.
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -28,16 +25,6 @@ class IdConverter(IntegerConverter):
 
     def __init__(self, map):
         super().__init__(map, min=1, max=MAX_ID)
-
-
-def page_number(args):
-    """The `page` of a query (1 when absent or empty); 404 when it is not a whole number 1..MAX_PAGE."""
-    raw = args.get("page", "")
-    if raw == "":
-        return 1
-    if not PAGE.fullmatch(raw) or not 1 <= int(raw) <= MAX_PAGE:
-        abort(404)
-    return int(raw)
 
 
 class Within:

@@ -48,6 +48,11 @@ def new_session_token():
     return secrets.token_urlsafe(32)
 
 
+def _where(condition):
+    """A partial index's condition, on both databases."""
+    return {"postgresql_where": sa.text(condition), "sqlite_where": sa.text(condition)}
+
+
 def _check_in(column, values):
     return sa.CheckConstraint(f"{column} IN ({', '.join(repr(v) for v in values)})", name=f"{column}_valid")
 
@@ -73,7 +78,8 @@ class User(UserMixin, db.Model):
     # What the session and the remember cookie carry instead of the id; a new one ends every session.
     session_token: Mapped[str] = mapped_column(sa.String(64), unique=True, default=new_session_token)
 
-    owner: Mapped["User | None"] = relationship(remote_side=[id], foreign_keys=[owner_id])
+    # post_update: an owner row points at itself, and a flush of it must not see a cycle
+    owner: Mapped["User | None"] = relationship(remote_side=[id], foreign_keys=[owner_id], post_update=True)
 
     @validates("email")
     def _normalise_email(self, key, value):
@@ -149,7 +155,12 @@ class ShiftCancellation(db.Model):
     __tablename__ = "shift_cancellations"
     __table_args__ = (
         _check_in("status", CANCELLATION_STATUSES),
-        sa.Index("ix_shift_cancellations_owner_created", "owner_id", "created_at"),
+        # The team's list, newest first, with and without a status filter (scanned backwards for DESC, DESC).
+        sa.Index("ix_shift_cancellations_submitted", "owner_id", "created_at", "id",
+                 **_where("submitted_at IS NOT NULL")),
+        sa.Index("ix_shift_cancellations_status", "owner_id", "status", "created_at", "id",
+                 **_where("submitted_at IS NOT NULL")),
+        sa.Index("ix_shift_cancellations_employee", "employee_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -189,6 +200,10 @@ class MediaObject(db.Model):
         sa.Index("ix_media_objects_owner_uploaded", "owner_id", "uploaded_at"),
         sa.Index("ix_media_objects_subject", "context", "subject_id"),
         sa.Index("ix_media_objects_status_created", "status", "created_at"),
+        # Live files per business with their sizes in the index itself: `flask media verify` sums them without
+        # reading the table.
+        sa.Index("ix_media_objects_live_owner", "owner_id", postgresql_include=["size", "thumbnail_size"],
+                 **_where("status = 'ready' AND deleted_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -214,14 +229,26 @@ class MediaObject(db.Model):
 
     uploaded_by: Mapped[User] = relationship(foreign_keys=[uploaded_by_id])
 
-    @property
-    def is_image(self):
-        return self.content_type.startswith("image/")
-
     @classmethod
     def live(cls):
         """The condition every shown or linked file meets: stored completely and not deleted."""
         return sa.and_(cls.status == "ready", cls.deleted_at.is_(None))
+
+    @property
+    def stored_bytes(self):
+        """Bytes of the file and its thumbnail."""
+        return self.size + (self.thumbnail_size or 0)
+
+
+class BusinessStorage(db.Model):
+    """What a business's live files occupy, kept by the same transaction that makes a file live or not, so
+    pages and /metrics read one row per business instead of summing every file."""
+
+    __tablename__ = "business_storage"
+
+    owner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), primary_key=True, autoincrement=False)
+    objects: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    bytes: Mapped[int] = mapped_column(sa.BigInteger, default=0)
 
 
 class AuditEvent(db.Model):
@@ -229,7 +256,11 @@ class AuditEvent(db.Model):
 
     __tablename__ = "audit_events"
     __table_args__ = (
-        sa.Index("ix_audit_events_owner_at", "owner_id", "at"),
+        # Every index ends in (at, id): the log is read newest first, a page at a time from a cursor.
+        sa.Index("ix_audit_events_owner_at_id", "owner_id", "at", "id"),
+        sa.Index("ix_audit_events_owner_actor_at", "owner_id", "actor_id", "at", "id"),
+        sa.Index("ix_audit_events_owner_action_at", "owner_id", "action", "at", "id"),
+        sa.Index("ix_audit_events_action_at", "action", "at"),  # rejections per day across businesses
         sa.Index("ix_audit_events_shift", "shift_id"),
     )
 

@@ -101,6 +101,8 @@ class IsolatedClient(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
+        # buffered: a streamed body (the CSV export) is read in the request's own context, as a server does
+        kwargs.setdefault("buffered", True)
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
@@ -323,3 +325,32 @@ def proofs(world):
         business.proof = orchestrator().store_cancellation_proof(
             business.cancellation, Upload(_io.BytesIO(jpeg_bytes()), "справка.jpg"), actor=business.emp1)
     return world
+
+
+class QueryCounter:
+    """Counts the SQL statements the app sends while it is active (BEGIN/COMMIT not included)."""
+
+    def __init__(self):
+        self.statements = []
+
+    def __call__(self, conn, cursor, statement, parameters, context, executemany):
+        self.statements.append(statement)
+
+    def __len__(self):
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(app):
+    """count_queries() -> a QueryCounter that counts from now until the test ends (or .statements.clear())."""
+    counters = []
+
+    def start():
+        counter = QueryCounter()
+        sa.event.listen(db.engine, "before_cursor_execute", counter)
+        counters.append(counter)
+        return counter
+
+    yield start
+    for counter in counters:
+        sa.event.remove(db.engine, "before_cursor_execute", counter)

@@ -1,14 +1,17 @@
 """Sessions that can be ended: they carry the user's session token, and sign-in starts a new session."""
 from flask import current_app, request, session
 from flask_login import login_user, logout_user
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import User
 
 
 def load_user(session_token):
-    """The active user whose current session token this is; an ended session finds nobody."""
-    user = db.session.execute(db.select(User).filter_by(session_token=session_token)).scalar_one_or_none()
+    """The active user whose current session token this is; an ended session finds nobody. The business's row
+    comes in the same query (a manager's pages read its timezone)."""
+    user = db.session.execute(db.select(User).filter_by(session_token=session_token)
+                              .options(joinedload(User.owner))).scalar_one_or_none()
     return user if user is not None and user.active else None
 
 

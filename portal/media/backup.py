@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 from ..extensions import db
 from ..models import MediaObject
+from . import counters
 from .keys import CONTEXT_PREFIXES
 from .storage import ObjectNotFoundError, StorageError, build_storage
 
@@ -157,4 +158,5 @@ def undelete_rows(source, keys):
             (not row.thumbnail_key or source.exists(row.thumbnail_key))]
     for row in back:
         row.deleted_at = None
+    counters.count(back)  # live again: counted in the caller's transaction, with the rows
     return back

@@ -71,12 +71,13 @@ def stats_command(as_json, from_bucket, days):
 
 
 @media_cli.command("verify")
-@click.option("--fix", is_flag=True, help="Delete orphans and stale pending uploads; make missing thumbnails.")
+@click.option("--fix", is_flag=True,
+              help="Delete orphans and stale pending uploads; make missing thumbnails; correct storage counters.")
 @click.option("--grace-minutes", default=10.0, show_default=True,
               help="Unfinished uploads and requests younger than this are left alone (one may still be running).")
 @click.option("--quick", is_flag=True, help="Compare sizes only, without reading every file for its sha256.")
 def verify_command(fix, grace_minutes, quick):
-    """Compare MediaObject rows with the bucket and report every disagreement."""
+    """Compare MediaObject rows with the bucket and the storage counters, and report every disagreement."""
     from ..extensions import db
     from ..models import MediaObject
     from .maintenance import repair, verify

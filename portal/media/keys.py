@@ -31,7 +31,3 @@ def thumbnail_key(key):
     stem = key.rsplit(".", 1)[0]
     return f"{stem}.thumb.webp"
 
-
-def owner_prefix(context, owner_id):
-    """Every key of one business in one context ends up under this prefix."""
-    return f"{CONTEXT_PREFIXES[context]}/{int(owner_id)}/"

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from ..extensions import db
 from ..models import MediaObject, ShiftCancellation, utcnow
-from . import images
+from . import counters, images
 from .keys import CONTEXT_PREFIXES
 from .orchestrator import put_thumbnail
 
@@ -14,10 +14,12 @@ from .orchestrator import put_thumbnail
 class Finding:
     """One disagreement between the database and the bucket."""
 
-    # missing_object, size_mismatch, checksum_mismatch, missing_thumbnail, stale_pending, stale_request, orphan
+    # missing_object, size_mismatch, checksum_mismatch, missing_thumbnail, stale_pending, stale_request, orphan,
+    # counter_mismatch
     kind: str
     key: str
-    media_id: int | None = None  # the row concerned (a cancellation's id for stale_request)
+    media_id: int | None = None  # the row concerned (a cancellation's id for stale_request, a business's for
+    # counter_mismatch)
     detail: str = ""
     fixable: bool = False
 
@@ -76,6 +78,7 @@ def verify(storage, *, grace=UNFINISHED_GRACE, check_content=True, progress=lamb
             findings.extend(_check_ready(storage, row, listed, check_content))
         progress(1)
     findings.extend(_stale_requests(cutoff))
+    findings.extend(_counter_findings())
     # A row is always committed before its object is put, so an object with no row is an orphan whatever
     # its age; repair() checks again that no row appeared meanwhile before deleting one.
     findings.extend(Finding("orphan", key, None, f"{size} B, no row", fixable=True)
@@ -91,6 +94,13 @@ def _stale_requests(cutoff):
                     "whose upload never finished", fixable=True) for c in stale]
 
 
+def _counter_findings():
+    """Businesses whose kept storage counters differ from what their live rows add up to."""
+    return [Finding("counter_mismatch", f"business {owner_id}", owner_id,
+                    f"counted {have[0]} objects / {have[1]} B, rows say {truth[0]} / {truth[1]} B", fixable=True)
+            for owner_id, (have, truth) in counters.mismatches().items()]
+
+
 def _has_row(key):
     return db.session.execute(db.select(MediaObject.id).where(
         (MediaObject.storage_key == key) | (MediaObject.thumbnail_key == key))).first() is not None
@@ -99,12 +109,14 @@ def _has_row(key):
 def _regenerate_thumbnail(storage, row):
     thumbnail = images.thumbnail(storage.open(row.storage_key).read(), row.content_type)
     put_thumbnail(storage, row, thumbnail)
+    counters.count([row], sign=-1)
     row.thumbnail_size = len(thumbnail)
+    counters.count([row])
 
 
 def repair(storage, findings):
     """Fix only what is safe: delete orphans and stale pending uploads, free stale requests' shifts, make
-    missing thumbnails again."""
+    missing thumbnails again, set storage counters to what the rows add up to."""
     from ..cancellations import forget  # the workflow imports the media package: import it late
 
     done = []
@@ -123,6 +135,8 @@ def repair(storage, findings):
             forget(finding.media_id, db.session.get(ShiftCancellation, finding.media_id).shift_id)
         elif finding.kind == "missing_thumbnail":
             _regenerate_thumbnail(storage, db.session.get(MediaObject, finding.media_id))
+        elif finding.kind == "counter_mismatch":
+            counters.reset(finding.media_id)
         db.session.commit()
         done.append(f"{finding.kind}: {finding.key}")
     return done

@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .. import audit, metrics
 from ..extensions import db
 from ..models import MediaObject, utcnow
-from . import disposition, images, keys, validation
+from . import counters, disposition, images, keys, validation
 from .storage import StorageError, StorageUnavailableError, StoredObject
 
 log = logging.getLogger("portal.media")
@@ -169,6 +169,7 @@ class MediaOrchestrator:
                              shift_id=row.shift_id, media_id=row.id,
                              detail={"filename": row.original_filename, "size": row.size,
                                      "content_type": row.content_type, "key": row.storage_key})
+            counters.count(rows)
             if on_ready:
                 on_ready()  # may refuse (the request was decided meanwhile): then nothing of this upload stays
             db.session.commit()
@@ -176,15 +177,6 @@ class MediaOrchestrator:
             self._discard(row_ids, put)
             raise
         return rows
-
-    def list_media(self, context, owner_id, subject_id):
-        """The ready, not deleted media of one subject, oldest first."""
-        return db.session.execute(
-            db.select(MediaObject)
-            .where(MediaObject.context == context, MediaObject.owner_id == owner_id,
-                   MediaObject.subject_id == subject_id, MediaObject.live())
-            .order_by(MediaObject.uploaded_at)
-        ).scalars().all()
 
     def url_lifetime(self, role):
         """Seconds a presigned URL lives for a viewer of this role."""
@@ -207,7 +199,13 @@ class MediaOrchestrator:
 
     def delete_media(self, media, *, actor, source=None):
         """Hide the file at once and record who did it; then delete its objects (versions stay restorable)."""
-        media.deleted_at = utcnow()
+        hidden = db.session.execute(
+            db.update(MediaObject).where(MediaObject.id == media.id, MediaObject.deleted_at.is_(None))
+            .values(deleted_at=utcnow()).execution_options(synchronize_session="fetch")).rowcount
+        if hidden != 1:
+            db.session.rollback()
+            return  # someone else deleted it a moment ago: their request counted and recorded it
+        counters.count([media], sign=-1)
         audit.record("media.delete", actor=actor, owner_id=media.owner_id, source=source, shift_id=media.shift_id,
                      media_id=media.id, detail={"filename": media.original_filename, "key": media.storage_key})
         db.session.commit()

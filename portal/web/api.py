@@ -1,14 +1,15 @@
 """JSON API for remote clients of the shift cards. Errors are JSON too: {"error": {"code", "message"}}."""
+import sqlalchemy as sa
 from flask import Blueprint, jsonify
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from .. import audit
 from ..extensions import csrf, db
 from ..media import orchestrator
 from ..media.storage import StorageError
 from ..models import MediaObject, Shift, ShiftCancellation
-from . import cross_site, request_source
+from .request_data import cross_site, request_source
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 csrf.exempt(bp)  # read-only GETs; the session cookie is SameSite=Lax
@@ -46,6 +47,18 @@ def _item(links, media, viewer):
     }
 
 
+def _ready_proofs(shift_id):
+    """Every live proof of the shift's submitted requests (newest request first), with its uploader: one query."""
+    return db.session.execute(
+        db.select(MediaObject)
+        .join(ShiftCancellation, sa.and_(MediaObject.context == "shift_cancellation",
+                                         MediaObject.subject_id == ShiftCancellation.id))
+        .where(ShiftCancellation.shift_id == shift_id, ShiftCancellation.submitted_at.is_not(None), MediaObject.live())
+        .options(joinedload(MediaObject.uploaded_by))
+        .order_by(ShiftCancellation.created_at.desc(), ShiftCancellation.id.desc(), MediaObject.uploaded_at)
+    ).scalars().all()
+
+
 @bp.route("/shifts/<id:shift_id>/media")
 def shift_media(shift_id):
     """Every ready proof of a shift's cancellation requests, with presigned URLs and their expiry."""
@@ -55,21 +68,19 @@ def shift_media(shift_id):
         return error(403)
     if cross_site():  # a navigation from another site would write media.api_links in the user's name
         return error("cross_site")
-    shift = db.session.execute(
-        db.select(Shift).where(Shift.id == shift_id, Shift.owner_id == current_user.owner_id)
-        .options(selectinload(Shift.cancellations).selectinload(ShiftCancellation.proofs)
-                 .selectinload(MediaObject.uploaded_by))).scalar_one_or_none()
+    shift = db.session.execute(db.select(Shift.id, Shift.owner_id).where(
+        Shift.id == shift_id, Shift.owner_id == current_user.owner_id)).one_or_none()
     if shift is None:
         return error(404)
-    proofs = [p for c in shift.cancellations if c.submitted_at for p in c.proofs]
+    proofs = _ready_proofs(shift.id)
     try:
         links = orchestrator()
         items = [_item(links, p, current_user) for p in proofs]
     except StorageError:
         return error(503)
+    response = jsonify({"shift_id": shift.id, "media": items})  # before the commit, which expires the rows
+    response.headers["Cache-Control"] = "no-store"  # it carries presigned URLs
     audit.record("media.api_links", actor=current_user, owner_id=shift.owner_id, source=request_source(),
                  shift_id=shift.id, detail={"media_ids": [p.id for p in proofs]})
     db.session.commit()
-    response = jsonify({"shift_id": shift.id, "media": items})
-    response.headers["Cache-Control"] = "no-store"  # it carries presigned URLs
     return response

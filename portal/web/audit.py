@@ -1,24 +1,38 @@
 """The audit log page: who did what to which shift or proof, from where and when; filters and CSV export.
 
-Owners read it; managers read it too (read-only like everyone: the app never edits or deletes events)."""
+Owners read it; managers read it too (read-only like everyone: the app never edits or deletes events).
+Pages follow a cursor and the export streams from a server-side cursor, so a log of millions of events reads
+as fast as a short one."""
 import csv
 import io
+import re
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, render_template, request, stream_with_context
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 from wtforms import IntegerField, SelectField
 from wtforms.validators import Optional
 
 from ..auth.guards import roles_required
+from ..days import day_start
 from ..extensions import db
-from ..inputs import Form, date_filter, id_range, page_number
+from ..inputs import Form, date_filter, id_range
 from ..labels import action_label
 from ..models import AuditEvent, User
-from . import business_day_start, filled
+from .paging import capped_count, keyset_page
+from .request_data import filled
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
+PER_PAGE = 50
+CSV_BATCH = 2000  # rows fetched from the cursor and sent per chunk
+CSV_HEADER = ["time_utc", "actor", "actor_email", "role", "action", "shift_id", "media_id", "ip", "user_agent",
+              "detail"]
+# Excel or LibreOffice may split a line on `,`, `;` (a Russian locale's list separator, whatever the file says),
+# tab or a line break; each piece of a cell between them is a formula when it starts, after blanks and quotes,
+# with = + - @ or their full-width forms.
+FORMULA_START = re.compile(r'(?:[^\S\t\r\n]|")*[=+\-@\uff1d\uff0b\uff0d\uff20]')
+FORMULA_AFTER_SEPARATOR = re.compile(r'([,;\t\r\n])(' + FORMULA_START.pattern + ")")
 ACTIONS = ("media.upload", "media.view", "media.download", "media.delete", "media.reject", "media.restore",
            "media.api_links",
            "cancellation.request", "cancellation.withdraw", "cancellation.approve", "cancellation.reject")
@@ -47,8 +61,9 @@ def _form():
     return form
 
 
-def _query(form):
-    query = db.select(AuditEvent).where(AuditEvent.owner_id == current_user.owner_id)
+def _filtered(query, form, timezone):
+    """The events of the current business that the form's valid filters let through."""
+    query = query.where(AuditEvent.owner_id == current_user.owner_id)
     if filled(form.action):
         query = query.where(AuditEvent.action == form.action.data)
     if filled(form.actor):
@@ -56,44 +71,70 @@ def _query(form):
     if filled(form.shift):
         query = query.where(AuditEvent.shift_id == form.shift.data)
     if filled(form.date_from):
-        query = query.where(AuditEvent.at >= business_day_start(form.date_from.data))
+        query = query.where(AuditEvent.at >= day_start(form.date_from.data, timezone))
     if filled(form.date_to):
-        query = query.where(AuditEvent.at < business_day_start(form.date_to.data, plus_days=1))
-    return query.options(selectinload(AuditEvent.actor)).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        query = query.where(AuditEvent.at < day_start(form.date_to.data, timezone, plus_days=1))
+    return query
 
 
 @bp.route("/")
 @roles_required("owner", "manager")
 def index():
-    """Newest events first, 50 a page."""
+    """Newest events first, 50 a page, from a cursor (`before` / `after` an event)."""
     form = _form()
-    page = db.paginate(_query(form), page=page_number(request.args), per_page=50, error_out=False)
+    query = _filtered(db.select(AuditEvent), form, current_user.business.timezone)
+    page = keyset_page(query.options(selectinload(AuditEvent.actor)), AuditEvent.at, AuditEvent.id, PER_PAGE,
+                       row_key=lambda event: (event.at, event.id))
+    page.total, page.total_capped = capped_count(query.with_only_columns(AuditEvent.id))
     return render_template("audit/index.html", form=form, page=page)
 
 
 @bp.route("/export.csv")
 @roles_required("owner", "manager")
 def export():
-    """The filtered events as CSV: UTF-8 with a BOM so spreadsheets read Cyrillic right; one header row."""
+    """The filtered events as CSV, streamed while they are read: UTF-8 with a BOM so spreadsheets read
+    Cyrillic right; one header row; every cell quoted and no cell able to start a formula."""
     form = _form()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["time_utc", "actor", "actor_email", "role", "action", "shift_id", "media_id", "ip",
-                     "user_agent", "detail"])
-    for event in db.session.execute(_query(form)).scalars():
-        writer.writerow([_cell(value) for value in (
-            event.at.isoformat(), event.actor.display_name if event.actor else "",
-            event.actor.email if event.actor else "", event.actor_role, event.action, event.shift_id,
-            event.media_id, event.ip, event.user_agent, _detail_text(event.detail))])
-    body = "\ufeff" + buffer.getvalue()
-    return Response(body, mimetype="text/csv", headers={
+    actor = aliased(User)
+    query = (_filtered(db.select(AuditEvent.at, actor.display_name, actor.email, AuditEvent.actor_role,
+                                 AuditEvent.action, AuditEvent.shift_id, AuditEvent.media_id, AuditEvent.ip,
+                                 AuditEvent.user_agent, AuditEvent.detail)
+                       .outerjoin(actor, actor.id == AuditEvent.actor_id), form, current_user.business.timezone)
+             .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()))
+    return Response(stream_with_context(_csv_chunks(query)), mimetype="text/csv", headers={
         "Content-Disposition": "attachment; filename=audit-log.csv", "Cache-Control": "no-store"})
 
 
+def _csv_chunks(query):
+    """The CSV in chunks of CSV_BATCH rows, read from a server-side cursor (memory stays flat at any size)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
+    buffer.write("\ufeff")
+    writer.writerow(CSV_HEADER)
+    yield _drain(buffer)  # the first byte leaves before the query runs
+    result = db.session.execute(query, execution_options={"yield_per": CSV_BATCH})
+    for rows in result.partitions():
+        for at, name, email, role, action, shift_id, media_id, ip, agent, detail in rows:
+            writer.writerow([_cell(value) for value in (at.isoformat(), name, email, role, action, shift_id,
+                                                        media_id, ip, agent, _detail_text(detail))])
+        yield _drain(buffer)
+
+
+def _drain(buffer):
+    """What the buffer holds, as bytes; the buffer is emptied."""
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text.encode("utf-8")
+
+
 def _cell(value):
-    """A CSV cell a spreadsheet will not run: text starting like a formula gets a leading apostrophe."""
+    """A CSV cell no spreadsheet will run, whichever separator it splits on: every piece between separators
+    that starts like a formula (after blanks or quotes) gets an apostrophe in front."""
     text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    if FORMULA_AFTER_SEPARATOR.search(text):  # rare: search first, substitute only then (export speed)
+        text = FORMULA_AFTER_SEPARATOR.sub(r"\1'\2", text)
+    return "'" + text if FORMULA_START.match(text) else text
 
 
 def _detail_text(detail):

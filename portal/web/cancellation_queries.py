@@ -3,10 +3,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
+from ..days import day_start
 from ..extensions import db
 from ..labels import status_label
 from ..models import CANCELLATION_STATUSES, ShiftCancellation, User
-from . import business_day_start, filled
+from .paging import capped_count, keyset_page
+from .request_data import filled
 from .forms import CancellationFilterForm
 
 PER_PAGE = 20
@@ -38,17 +40,21 @@ def filter_form(args):
     return form
 
 
-def filtered_cancellations(form, page):
-    """One page of the business's requests, newest first, narrowed by the form's valid filters."""
+def filtered_cancellations(form):
+    """One page of the business's requests, newest first from the request's cursor, narrowed by the form's
+    valid filters."""
     query = db.select(ShiftCancellation).where(ShiftCancellation.owner_id == current_user.owner_id,
                                                ShiftCancellation.submitted_at.is_not(None))
     if filled(form.status):
         query = query.where(ShiftCancellation.status == form.status.data)
     if filled(form.employee):
         query = query.where(ShiftCancellation.employee_id == form.employee.data)
+    timezone = current_user.business.timezone
     if filled(form.date_from):
-        query = query.where(ShiftCancellation.created_at >= business_day_start(form.date_from.data))
+        query = query.where(ShiftCancellation.created_at >= day_start(form.date_from.data, timezone))
     if filled(form.date_to):
-        query = query.where(ShiftCancellation.created_at < business_day_start(form.date_to.data, plus_days=1))
-    query = _with_details(query.order_by(ShiftCancellation.created_at.desc(), ShiftCancellation.id.desc()))
-    return db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+        query = query.where(ShiftCancellation.created_at < day_start(form.date_to.data, timezone, plus_days=1))
+    page = keyset_page(_with_details(query), ShiftCancellation.created_at, ShiftCancellation.id, PER_PAGE,
+                       row_key=lambda cancellation: (cancellation.created_at, cancellation.id))
+    page.total, page.total_capped = capped_count(query.with_only_columns(ShiftCancellation.id))
+    return page

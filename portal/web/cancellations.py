@@ -8,13 +8,13 @@ from .. import audit, metrics
 from .. import cancellations as workflow
 from ..auth.guards import roles_required, tenant_get_or_404
 from ..extensions import db
-from ..inputs import page_number
 from ..media import orchestrator
 from ..media.orchestrator import Upload
 from ..media.storage import StorageError
 from ..media.validation import ValidationError, clean_display_name
 from ..models import Shift, ShiftCancellation
-from . import FORM_ERROR, is_htmx, render_block, render_macro, request_source, uploaded_files
+from .htmx import FORM_ERROR, is_htmx, render_block, render_macro
+from .request_data import request_source, uploaded_files
 from .cancellation_queries import filtered_cancellations, filter_form, my_cancellations
 from .forms import ActionForm, CancellationForm, DecisionForm
 
@@ -90,7 +90,7 @@ def index():
     if current_user.role == "employee":
         return _employee_page(CancellationForm())
     form = filter_form(request.args)
-    page = filtered_cancellations(form, page_number(request.args))
+    page = filtered_cancellations(form)
     if is_htmx():
         response = make_response(render_block("cancellations/team.html", "cancellation_list", form=form, page=page))
     else:

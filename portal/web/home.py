@@ -1,23 +1,14 @@
 """The home page: an employee's upcoming shifts, or this week's shifts of the business."""
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
+from ..days import week_bounds
 from ..extensions import db
 from ..models import Shift, utcnow
 
 bp = Blueprint("home", __name__)
-
-
-def week_bounds(tz_name, today=None):
-    """Monday 00:00 to next Monday 00:00 of the current week in the business's timezone, as aware datetimes."""
-    tz = ZoneInfo(tz_name)
-    today = today or utcnow().astimezone(tz).date()
-    monday = today - timedelta(days=today.weekday())
-    start = datetime.combine(monday, time.min, tzinfo=tz)
-    return start, start + timedelta(days=7)
 
 
 @bp.route("/")

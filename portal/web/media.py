@@ -9,7 +9,7 @@ from ..extensions import db
 from ..media import orchestrator
 from ..media.storage import StorageError
 from ..models import MediaObject, ShiftCancellation
-from . import cross_site, request_source
+from .request_data import cross_site, request_source
 
 bp = Blueprint("media", __name__, url_prefix="/media")
 

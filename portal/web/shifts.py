@@ -7,9 +7,9 @@ from sqlalchemy.orm import selectinload
 
 from ..auth.guards import roles_required, tenant_get_or_404
 from ..extensions import db
+from ..days import week_bounds
 from ..inputs import date_in_range
-from ..models import Shift, ShiftCancellation
-from .home import week_bounds
+from ..models import MediaObject, Shift, ShiftCancellation
 
 bp = Blueprint("shifts", __name__, url_prefix="/shifts")
 
@@ -36,7 +36,9 @@ def week():
         db.select(Shift)
         .where(Shift.owner_id == current_user.owner_id, Shift.starts_at >= start, Shift.starts_at < end)
         .options(selectinload(Shift.employee),
-                 selectinload(Shift.cancellations).selectinload(ShiftCancellation.proofs),
+                 # a card shows a proof's name and links by id: the rest of its row stays in the database
+                 selectinload(Shift.cancellations).selectinload(ShiftCancellation.proofs)
+                 .load_only(MediaObject.id, MediaObject.original_filename, raiseload=True),
                  selectinload(Shift.cancellations).selectinload(ShiftCancellation.decided_by))
         .order_by(Shift.starts_at)
     ).scalars().all()
@@ -46,7 +48,7 @@ def week():
         by_day.setdefault(shift.starts_at.astimezone(start.tzinfo).date(), []).append(shift)
     return render_template("shifts/week.html", days=days, by_day=by_day, week_start=start,
                            prev_week=(start - timedelta(days=7)).date(), next_week=(start + timedelta(days=7)).date(),
-                           latest_request=latest_request)
+                           latest_request=latest_request, viewer=current_user._get_current_object())
 
 
 @bp.route("/<id:shift_id>")

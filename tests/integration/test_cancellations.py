@@ -1,5 +1,7 @@
 """The cancellation workflow through HTTP: request with proofs, refused files, outages, withdraw, decide."""
+import html
 import io
+import re
 
 import pytest
 
@@ -240,7 +242,10 @@ def test_team_list_filters_by_status_and_employee_and_paginates(client, auth, pr
         factory.cancellation(shift, reason=f"reason {index}")
     auth.login(proofs.a.manager)
     first = client.get("/cancellations/").get_data(as_text=True)
-    assert "26 requests" in first and "Page 1 of 2" in first
+    assert "26 requests" in first and first.count('class="card cancellation') == 20
+    older = re.search(r'href="(/cancellations/\?before=[^"]+)" rel="next"', first)[1]
+    second = client.get(html.unescape(older)).get_data(as_text=True)
+    assert second.count('class="card cancellation') == 6 and 'rel="next"' not in second and 'rel="prev"' in second
     only_emp1 = client.get(f"/cancellations/?employee={proofs.a.emp1.id}").get_data(as_text=True)
     assert "1 request" in only_emp1 and proofs.a.cancellation.reason in only_emp1
     proofs.a.cancellation.status = "approved"

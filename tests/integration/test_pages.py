@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from portal.extensions import db
-from portal.http import HTMX_SRI, HTMX_VERSION
+from portal.security_headers import HTMX_SRI, HTMX_VERSION
 
 
 def test_employee_sees_only_their_upcoming_shifts(client, auth, world, factory):
@@ -139,3 +139,16 @@ def test_pages_with_personal_and_health_data_are_neither_cached_nor_kept_in_htmx
 
 def test_the_sign_in_page_may_stay_in_htmx_history(client):
     assert 'hx-history="false"' not in client.get("/login").get_data(as_text=True)
+
+
+def test_id_url_builds_what_url_for_builds(app):
+    from flask import url_for
+
+    from portal.template_helpers import id_url
+
+    with app.test_request_context("/", base_url="http://portal.example/prefix"):
+        for endpoint, ids in (("media.thumbnail", {"media_id": 7}), ("media.thumbnail", {"media_id": 123456789}),
+                              ("cancellations.remove_proof", {"cancellation_id": 12, "media_id": 3})):
+            assert id_url(endpoint, **ids) == url_for(endpoint, **ids)
+        with pytest.raises(ValueError):
+            id_url("media.thumbnail", media_id="7/../x")

@@ -152,7 +152,7 @@ def test_a_pdf_page_with_megabytes_of_drawing_gets_a_placeholder_before_pdfium_p
 def test_drawing_that_outlasts_the_render_budget_gets_a_placeholder(monkeypatch):
     from portal.media import images
 
-    slow = _pdf_with_drawing(200_000)  # under the size cap, so PDFium starts drawing it
+    slow = _pdf_with_drawing(150_000)  # under the size cap, so PDFium starts drawing it
     monkeypatch.setattr(images, "THUMBNAIL_RENDER_SECONDS", 0.0)
     assert images.pdf_thumbnail(slow) == images.placeholder_thumbnail("PDF")
     monkeypatch.setattr(images, "THUMBNAIL_RENDER_SECONDS", 30.0)

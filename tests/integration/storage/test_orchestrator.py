@@ -70,7 +70,7 @@ def test_pdf_gets_a_first_page_thumbnail(case):
         assert thumb.format == "WEBP"
 
 
-def test_list_media_shows_only_ready_and_not_deleted(case):
+def test_a_request_shows_only_ready_and_not_deleted_proofs(case):
     first, second = store(case, jpeg_bytes()), store(case, pdf_bytes(), "b.pdf")
     db.session.add(MediaObject(uuid="x" * 36, status="pending", owner_id=case.owner.id,
                                context="shift_cancellation", subject_id=case.cancellation.id, storage_key="k/x.jpg",
@@ -78,8 +78,8 @@ def test_list_media_shows_only_ready_and_not_deleted(case):
                                uploaded_by_id=case.employee.id, uploader_role="employee"))
     db.session.commit()
     orchestrator().delete_media(second, actor=case.employee)
-    listed = orchestrator().list_media("shift_cancellation", case.owner.id, case.cancellation.id)
-    assert [m.id for m in listed] == [first.id]
+    db.session.expire(case.cancellation)
+    assert [m.id for m in case.cancellation.proofs] == [first.id]
     assert not storage().exists(second.storage_key)
 
 

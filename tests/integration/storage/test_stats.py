@@ -98,3 +98,70 @@ def test_a_non_ascii_authorization_header_is_just_refused(media_app):
     response = media_app.test_client().get("/metrics", headers={"Authorization": "Bearer ключ"},
                                            environ_base={"REMOTE_ADDR": "203.0.113.9"})
     assert response.status_code == 404
+
+
+def _kept(owner_id):
+    from portal.media import counters
+
+    return counters.kept(owner_id).get(owner_id, (0, 0))
+
+
+def test_counters_move_with_delete_and_restore_in_the_same_transaction(media_app, uploaded):
+    from portal.media.backup import undelete_rows
+    from portal.models import MediaObject
+
+    owner_id = uploaded.a.owner.id
+    before = _kept(owner_id)
+    row = db.session.execute(db.select(MediaObject).where(MediaObject.owner_id == owner_id)).scalars().first()
+    size = row.size + row.thumbnail_size
+    orchestrator().delete_media(row, actor=uploaded.a.emp1)
+    assert _kept(owner_id) == (before[0] - 2, before[1] - size)
+    orchestrator().delete_media(row, actor=uploaded.a.emp1)  # a second delete (another tab) counts nothing
+    assert _kept(owner_id) == (before[0] - 2, before[1] - size)
+    for key in (row.storage_key, row.thumbnail_key):  # the objects are back (as a restore brings them)
+        orchestrator().storage.put(key, io.BytesIO(b"x"), content_type="image/jpeg", metadata={})
+    assert undelete_rows(orchestrator().storage, [row.storage_key]) == [row]
+    db.session.rollback()  # the restore's transaction fails: the counters stay as the rows are
+    assert _kept(owner_id) == (before[0] - 2, before[1] - size)
+    undelete_rows(orchestrator().storage, [row.storage_key])
+    db.session.commit()
+    assert _kept(owner_id) == before
+
+
+def test_verify_finds_a_wrong_counter_and_fix_sets_it_from_the_rows(media_app, uploaded):
+    from portal.models import BusinessStorage
+
+    owner_id = uploaded.a.owner.id
+    right = _kept(owner_id)
+    db.session.execute(db.update(BusinessStorage).where(BusinessStorage.owner_id == owner_id)
+                       .values(objects=99, bytes=12345))
+    db.session.commit()
+    runner = media_app.test_cli_runner()
+    report = runner.invoke(args=["media", "verify", "--quick"])
+    assert f"counter_mismatch   business {owner_id}" in report.output and "99 objects" in report.output
+    assert stats(media_app)["total"]["objects"] == 99 + 4  # the figures read the counters, not the rows
+    fixed = runner.invoke(args=["media", "verify", "--quick", "--fix"])
+    assert f"fixed counter_mismatch: business {owner_id}" in fixed.output
+    assert _kept(owner_id) == right
+    assert "0 finding(s)." in runner.invoke(args=["media", "verify", "--quick"]).output
+
+
+def test_daily_series_counts_by_local_day_across_a_clock_change(media_app, uploaded, monkeypatch):
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    from portal.media.stats import daily_activity
+    from portal.models import MediaObject
+
+    # Berlin moved its clocks back on 2026-10-25: that day had 25 hours. Put uploads at its edges.
+    berlin = ZoneInfo("Europe/Berlin")
+    moments = [datetime(2026, 10, 24, 22, 30, tzinfo=timezone.utc),   # 25 Oct 00:30 local (+02:00)
+               datetime(2026, 10, 25, 22, 30, tzinfo=timezone.utc),   # 25 Oct 23:30 local (+01:00)
+               datetime(2026, 10, 25, 23, 30, tzinfo=timezone.utc)]   # 26 Oct 00:30 local
+    rows = db.session.execute(db.select(MediaObject).where(MediaObject.owner_id == uploaded.a.owner.id)).scalars()
+    for row, moment in zip(rows, moments):
+        row.uploaded_at = moment
+    db.session.commit()
+    monkeypatch.setattr("portal.days.utcnow", lambda: datetime(2026, 10, 27, 12, tzinfo=timezone.utc))
+    days = {d["day"]: d["uploads"] for d in daily_activity(uploaded.a.owner.id, days=5, tz=berlin)}
+    assert days == {"2026-10-23": 0, "2026-10-24": 0, "2026-10-25": 2, "2026-10-26": 1, "2026-10-27": 0}
