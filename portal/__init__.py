@@ -21,9 +21,10 @@ def create_app(config=None, profile=None):
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     _init_extensions(app)
     _register_blueprints(app)
-    from . import assets, cli, http, logs, media
+    from . import assets, cli, http, jobs, logs, media
 
     assets.init_app(app)
+    jobs.init_app(app)
     logs.init_app(app)
     http.init_app(app)
     media.init_app(app)

@@ -35,3 +35,11 @@ def thumbnail_key(key):
 def owner_prefix(context, owner_id):
     """Every key of one business in one context ends up under this prefix."""
     return f"{CONTEXT_PREFIXES[context]}/{int(owner_id)}/"
+
+
+INCOMING_PREFIX = "incoming/"
+
+
+def incoming_key(owner_id, media_uuid):
+    """`incoming/{owner_id}/{uuid}`: where an upload's bytes wait for a worker (no extension: nothing serves them)."""
+    return f"{INCOMING_PREFIX}{int(owner_id)}/{media_uuid}"

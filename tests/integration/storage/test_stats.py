@@ -9,7 +9,7 @@ from portal.extensions import db
 from portal.media import orchestrator
 from portal.media.orchestrator import Upload
 from tests.conftest import IsolatedClient, World, Factory, csrf_token_from
-from tests.media_fixtures import jpeg_bytes, pdf_bytes
+from tests.media_fixtures import jpeg_bytes, pdf_bytes, store_proof
 
 QUOTA = 2_000_000
 
@@ -23,7 +23,7 @@ def uploaded(media_app):
         cancellation = factory.cancellation(business.shift1)
         for index in range(count):
             data = pdf_bytes() if index % 2 else jpeg_bytes(color=(index * 40, 10, 10))
-            orchestrator().store_cancellation_proof(cancellation, Upload(io.BytesIO(data), f"{index}.bin"),
+            store_proof(cancellation, Upload(io.BytesIO(data), f"{index}.bin"),
                                                     actor=business.emp1)
     return world
 

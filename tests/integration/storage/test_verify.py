@@ -9,7 +9,7 @@ from portal.media import orchestrator, storage
 from portal.media.orchestrator import Upload
 from portal.models import MediaObject, utcnow
 from tests.conftest import Factory
-from tests.media_fixtures import jpeg_bytes, pdf_bytes
+from tests.media_fixtures import jpeg_bytes, pdf_bytes, store_proof
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def planted(media_app):
     """One healthy proof, and one of each problem."""
     case = Factory().pending_request()
     owner, employee, cancellation = case.owner, case.employee, case.cancellation
-    store = lambda data, name: orchestrator().store_cancellation_proof(  # noqa: E731
+    store = lambda data, name: store_proof(  # noqa: E731
         cancellation, Upload(io.BytesIO(data), name), actor=employee)
     healthy, missing, corrupted, thumbless = (store(jpeg_bytes(), "ok.jpg"), store(pdf_bytes(), "gone.pdf"),
                                               store(jpeg_bytes(color=(1, 2, 3)), "bad.jpg"),
