@@ -188,3 +188,20 @@ def test_hostile_filename_is_accepted_but_never_reaches_the_key(case, given):
     assert media.original_filename == download_name(HOSTILE_NAMES[given], "image/jpeg")  # x.exe -> x.exe.jpg
     assert re.fullmatch(KEY_RE.format(owner=case.owner.id, shift=case.shift.id, ext="jpg"), media.storage_key)
     assert unquote(storage().stat(media.storage_key).metadata["original-filename"]) == media.original_filename
+
+
+def test_an_iphone_heic_photo_is_stored_as_an_upright_jpeg_with_a_thumbnail(case):
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    buffer = io.BytesIO()
+    Image.new("RGB", (640, 480), (20, 140, 60)).save(buffer, "HEIF", quality=80)
+    media = store(case, buffer.getvalue(), "IMG_0001.HEIC")
+    assert media.status == "ready" and media.content_type == "image/jpeg"
+    assert media.storage_key.endswith(".jpg") and media.original_filename == "IMG_0001.HEIC.jpg"
+    data = storage().open(media.storage_key).read()
+    with Image.open(io.BytesIO(data)) as stored:
+        assert stored.format == "JPEG" and stored.size == (640, 480) and not stored.getexif()
+    assert media.size == len(data) and media.sha256 == __import__("hashlib").sha256(data).hexdigest()
+    with Image.open(storage().open(media.thumbnail_key)) as thumb:
+        assert thumb.format == "WEBP"
