@@ -70,8 +70,8 @@ def _env_list(name, default):
     return items
 
 
-def _env_delays(name, default):
-    raw = _env(name, default)
+def _delays(name, raw):
+    """Comma-separated whole seconds, e.g. 5,30,120."""
     try:
         delays = [int(part) for part in raw.split(",") if part.strip()]
     except ValueError:
@@ -88,7 +88,7 @@ def queue_settings():
         "QUEUE_NAME": _env("QUEUE_NAME", "media"),
         "QUEUE_JOB_TIMEOUT": _env_int("QUEUE_JOB_TIMEOUT", 120, 5),
         # one retry per delay: a worker killed mid-job, a store that hiccuped, a database restart
-        "QUEUE_RETRY_DELAYS": _env_delays("QUEUE_RETRY_DELAYS", "5,30,120"),
+        "QUEUE_RETRY_DELAYS": _delays("QUEUE_RETRY_DELAYS", _env("QUEUE_RETRY_DELAYS", "5,30,120")),
     }
 
 
