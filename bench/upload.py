@@ -128,8 +128,10 @@ def request_path(cancellation, employee, data, name):
     from portal.media import orchestrator
     from portal.media.orchestrator import Upload
 
-    spooled = tempfile.SpooledTemporaryFile(max_size=500 * 1024)  # as werkzeug keeps an upload
-    spooled.write(data)
+    spooled = tempfile.SpooledTemporaryFile(max_size=500 * 1024)  # as werkzeug's parser fills it, in chunks
+    view = memoryview(data)
+    for start in range(0, len(data), 64 * 1024):
+        spooled.write(view[start:start + 64 * 1024])
     spooled.seek(0)
     checked = orchestrator().check(Upload(spooled, name))
     [row] = cancellations.add_proofs(cancellation, [checked], actor=employee)
