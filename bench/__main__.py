@@ -1,5 +1,8 @@
-"""`python -m bench [upload|pages] [--smoke] [...]`: run one benchmark (upload when none is named)."""
+"""`python -m bench [upload|pages] [--smoke] [...]`: run one benchmark (upload when none is named); --smoke runs
+one repetition on the smallest data, for CI. Figures and how to read them: docs/benchmarks.md, docs/performance.md."""
 import sys
+
+from . import common  # noqa: F401  (puts the repository on sys.path, keeps a developer's .env out)
 
 BENCHMARKS = ("upload", "pages")
 
@@ -12,7 +15,7 @@ def main(argv):
     if name == "upload":
         from . import upload
 
-        upload.main(rest)
+        upload.run(smoke="--smoke" in rest)
     else:
         from . import pages
 

@@ -1,76 +1,91 @@
-"""Upload benchmark: the portal's store of a proof against a raw boto3 put of the same bytes to the same server.
+"""Upload benchmark: the request path and the processing job of a proof against a raw boto3 put of the same
+bytes to the same S3 server, interleaved in one run; and the peak RSS (from /proc) of a web worker and of a
+processing work-horse with 8 concurrent 10 MB rotated photos.
 
-Starts moto's S3 server on a loopback port, builds the app on a temporary SQLite database, and times, for each
-payload, (a) boto3.put_object of the bytes, (b) MediaOrchestrator.store_cancellation_proof (validate, sniff,
-strip metadata, thumbnail, two puts, two commits) and (c) the whole HTTP form POST through Flask. Prints the
-median times and the ratios to (a), and the peak Python memory of one store as a multiple of the payload."""
+The S3 server is moto on a loopback port, or Ceph RGW with TEST_S3=ceph (scripts/ceph-s3.sh up). The queue is
+RQ on BENCH_REDIS_URL (default redis://127.0.0.1:6379/3; the bench flushes that database), so the request
+path ends where the job is queued; the job is then timed on its own from its start to its row ready.
+"""
 import io
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
+import threading
 import time
-import tracemalloc
-import urllib.request
-from pathlib import Path
+import uuid
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ["PORTAL_DOTENV"] = "none"
-REPEAT = int(os.environ.get("BENCH_REPEAT", "15"))
-SMOKE = False  # one repetition of one payload, for CI: does it still run, not how fast
+from .common import ROOT, s3_endpoint, write_results
+
+PAYLOADS = ("jpeg 5 MB upright", "jpeg 5 MB rotated", "png 2 MB screenshot", "pdf 300 KB")
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def _noise_photo(size, seed):
+    """A photo-like JPEG: smooth gradients with noise, so it compresses like a camera's (about 5 MB at 4000x3000)."""
+    from PIL import Image, ImageFilter
+
+    noise = Image.effect_noise(size, 60).convert("RGB")
+    gradient = Image.linear_gradient("L").resize(size).convert("RGB")
+    return Image.blend(noise.filter(ImageFilter.GaussianBlur(1)), gradient, 0.35 + seed * 0.01)
 
 
-def start_moto():
-    port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1)
-            return process, f"http://127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("moto did not start")
+def jpeg(size, orientation=1, target=5_000_000):
+    """A JPEG near target bytes, with a camera-like EXIF block (orientation, maker, GPS)."""
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    exif[0x010F] = "BenchPhone"
+    exif.get_ifd(0x8825).update({1: "N", 2: (55.0, 45.0, 21.0)})
+    picture = _noise_photo(size, orientation)
+    for quality in (95, 90, 85, 80, 70):
+        buffer = io.BytesIO()
+        picture.save(buffer, "JPEG", quality=quality, exif=exif.tobytes())
+        if buffer.tell() <= target * 1.1:
+            break
+    return buffer.getvalue()
+
+
+def png_screenshot():
+    """A 2 MB-class PNG: a phone screenshot with text-like noise."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (1290, 2796), (250, 250, 250))
+    draw = ImageDraw.Draw(image)
+    for row in range(0, 2796, 18):
+        draw.text((20, row), f"{uuid.uuid4().hex} {row} shift note " * 2, fill=(row % 200, 40, 90))
+    noise = Image.effect_noise((1290, 2796), 25).convert("RGB")
+    image = Image.blend(image, noise, 0.12)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def pdf_scan():
+    """A 300 KB-class scanned page as PDF."""
+    from PIL import Image
+
+    page = _noise_photo((1240, 1754), 3).convert("L")
+    buffer = io.BytesIO()
+    page.save(buffer, "PDF", resolution=150, quality=60)
+    return buffer.getvalue()
 
 
 def payloads():
-    """A phone photo, a big photo and a scanned PDF, made here."""
-    from PIL import Image, ImageDraw
-
-    def photo(size):
-        image = Image.new("RGB", size, (235, 230, 220))
-        draw = ImageDraw.Draw(image)
-        for row in range(0, size[1], 24):
-            draw.line((0, row, size[0], row + 12), fill=(row % 255, 90, 140), width=3)
-        buffer = io.BytesIO()
-        image.save(buffer, "JPEG", quality=90)
-        return buffer.getvalue()
-
-    scan = Image.new("RGB", (1240, 1754), (255, 255, 255))
-    ImageDraw.Draw(scan).rectangle((100, 100, 1100, 300), fill=(30, 60, 200))
-    pdf = io.BytesIO()
-    scan.save(pdf, "PDF")
-    return {"photo 1600x1200": photo((1600, 1200)), "photo 4000x3000": photo((4000, 3000)), "pdf scan": pdf.getvalue()}
+    return {"jpeg 5 MB upright": jpeg((4000, 3000), 1), "jpeg 5 MB rotated": jpeg((4000, 3000), 6),
+            "png 2 MB screenshot": png_screenshot(), "pdf 300 KB": pdf_scan()}
 
 
-def build_app(endpoint, workdir):
+def build_app(endpoint, workdir, redis_url, credentials):
     from portal import create_app
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir}/bench.db", "SECRET_KEY": "b" * 40,
-                      "MEDIA_STORAGE_PROVIDER": "s3", "MEDIA_STORAGE_ENDPOINT": endpoint,
-                      "MEDIA_STORAGE_BUCKET": "bench", "MEDIA_STORAGE_ACCESS_KEY": "x", "MEDIA_STORAGE_SECRET_KEY": "x",
-                      "WTF_CSRF_ENABLED": False}, profile="testing")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{workdir}/bench.db"),
+                      "SECRET_KEY": uuid.uuid4().hex * 2, "MEDIA_STORAGE_PROVIDER": "s3",
+                      "MEDIA_STORAGE_ENDPOINT": endpoint, "MEDIA_STORAGE_BUCKET": f"bench-{uuid.uuid4().hex[:12]}",
+                      "MEDIA_STORAGE_ACCESS_KEY": credentials[0], "MEDIA_STORAGE_SECRET_KEY": credentials[1],
+                      "MEDIA_STORAGE_READ_TIMEOUT": 30, "MEDIA_MAX_FILES": 100_000, "REDIS_URL": redis_url,
+                      "MEDIA_MAX_IMAGE_PIXELS": 50_000_000}, profile="testing")
     with app.app_context():
         from flask_migrate import upgrade
 
@@ -79,25 +94,27 @@ def build_app(endpoint, workdir):
     return app
 
 
-def subject(app):
+def subject():
+    """An owner, an employee, a shift and a sent cancellation request to attach proofs to."""
     from datetime import timedelta
 
     from portal.extensions import db
     from portal.models import Shift, ShiftCancellation, User, utcnow
 
-    owner = User(email="o@bench", display_name="O", role="owner", business_name="Bench", password_hash="x")
+    owner = User(email=f"o{uuid.uuid4().hex[:6]}@bench", display_name="O", role="owner", business_name="Bench",
+                 password_hash="x")
     db.session.add(owner)
     db.session.flush()
     owner.owner_id = owner.id
-    employee = User(email="e@bench", display_name="E", role="employee", owner_id=owner.id, password_hash="x")
+    employee = User(email=f"e{uuid.uuid4().hex[:6]}@bench", display_name="E", role="employee", owner_id=owner.id,
+                    password_hash="x")
     db.session.add(employee)
     db.session.flush()
     start = utcnow() + timedelta(days=1)
     shift = Shift(owner_id=owner.id, employee_id=employee.id, starts_at=start, ends_at=start + timedelta(hours=8),
-                  title="Bench")
+                  title="Bench", status="cancellation_requested")
     db.session.add(shift)
     db.session.flush()
-    # submitted, as a request is once its first proofs are stored: proofs can be added only to such a request
     cancellation = ShiftCancellation(owner_id=owner.id, shift_id=shift.id, employee_id=employee.id, reason="bench",
                                      submitted_at=utcnow())
     db.session.add(cancellation)
@@ -105,66 +122,171 @@ def subject(app):
     return employee, cancellation
 
 
-def timed(action, repeat=None):
-    action()  # warm up connections and caches
-    samples = []
-    for _ in range(repeat or (1 if SMOKE else REPEAT)):
-        started = time.perf_counter()
-        action()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
-
-
-def run_case(app, name, data, employee, cancellation):
-    from portal.media import orchestrator, storage
+def request_path(cancellation, employee, data, name):
+    """What the web request does: check the upload, put it under incoming/, commit its row, queue its job."""
+    from portal import cancellations
+    from portal.media import orchestrator
     from portal.media.orchestrator import Upload
 
-    client = storage()._client()
-    raw = timed(lambda: client.put_object(Bucket="bench", Key="raw/object", Body=data, ContentType="image/jpeg"))
-    store = timed(lambda: orchestrator().store_cancellation_proof(cancellation, Upload(io.BytesIO(data), name),
-                                                                  actor=employee))
-
-    web = app.test_client()
-    with web.session_transaction() as session:
-        session["_user_id"] = str(employee.id)  # signed in as the employee, as Flask-Login keeps it
-    url = f"/cancellations/{cancellation.id}/proofs"
-
-    def post():
-        response = web.post(url, data={"proofs": (io.BytesIO(data), "proof.jpg")},
-                            content_type="multipart/form-data", headers={"HX-Request": "true"})
-        assert response.status_code == 200, response.status_code  # a refused upload would time nothing useful
-
-    http = timed(post)
-    tracemalloc.start()
-    orchestrator().store_cancellation_proof(cancellation, Upload(io.BytesIO(data), name), actor=employee)
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return {"payload": name, "bytes": len(data), "raw_put_ms": raw * 1000, "store_ms": store * 1000,
-            "http_ms": http * 1000, "store_ratio": store / raw, "http_ratio": http / raw, "peak_memory_ratio": peak / len(data)}
+    spooled = tempfile.SpooledTemporaryFile(max_size=500 * 1024)  # as werkzeug's parser fills it, in chunks
+    view = memoryview(data)
+    for start in range(0, len(data), 64 * 1024):
+        spooled.write(view[start:start + 64 * 1024])
+    spooled.seek(0)
+    checked = orchestrator().check(Upload(spooled, name))
+    [row] = cancellations.add_proofs(cancellation, [checked], actor=employee)
+    return row.id
 
 
-def main(argv=()):
-    """Run the upload benchmark; `--smoke` runs one repetition of the smallest payload."""
-    global SMOKE
-    SMOKE = "--smoke" in argv
-    cases = payloads()
-    if SMOKE:
-        cases = {name: data for name, data in cases.items() if name == "pdf scan"}
-    process, endpoint = start_moto()
-    try:
-        with tempfile.TemporaryDirectory() as workdir:
-            app = build_app(endpoint, workdir)
-            with app.app_context():
-                employee, cancellation = subject(app)
-                results = [run_case(app, name, data, employee, cancellation) for name, data in cases.items()]
-    finally:
-        process.terminate()
-    print(f"{'payload':<18} {'bytes':>9} {'raw put':>9} {'store':>9} {'HTTP':>9} {'store/raw':>10} {'HTTP/raw':>9} {'peak mem/bytes':>15}")
-    for r in results:
-        print(f"{r['payload']:<18} {r['bytes']:>9} {r['raw_put_ms']:>7.1f}ms {r['store_ms']:>7.1f}ms {r['http_ms']:>7.1f}ms "
-              f"{r['store_ratio']:>10.2f} {r['http_ratio']:>9.2f} {r['peak_memory_ratio']:>15.2f}")
-    if SMOKE:
-        return  # a smoke run's figures are not results
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "upload.json").write_text(json.dumps(results, indent=1))
+def _summary(samples):
+    return {"median": statistics.median(samples), "min": min(samples), "max": max(samples), "n": len(samples)}
+
+
+def timings(app, files, repeat):
+    """Interleaved: for each repetition and payload, a raw put, the request path, then the job."""
+    from portal import cancellations
+    from portal.extensions import db
+    from portal.media import storage
+
+    employee, cancellation = subject()
+    client, bucket = storage()._client(), app.config["MEDIA_STORAGE_BUCKET"]
+    raw, request, job = ({name: [] for name in files} for _ in range(3))
+    for round_ in range(repeat + 1):  # round 0 warms connections and caches up and is not counted
+        for name, data in files.items():
+            started = time.perf_counter()
+            client.put_object(Bucket=bucket, Key=f"raw/{uuid.uuid4()}", Body=data, ContentType="image/jpeg")
+            raw_s = time.perf_counter() - started
+            started = time.perf_counter()
+            media_id = request_path(cancellation, employee, data, name)
+            request_s = time.perf_counter() - started
+            started = time.perf_counter()
+            cancellations.process_proof(media_id)
+            job_s = time.perf_counter() - started
+            db.session.expire_all()
+            if round_:
+                raw[name].append(raw_s)
+                request[name].append(request_s)
+                job[name].append(job_s)
+    app.extensions["queue"].connection.flushdb()
+    results = []
+    for name, data in files.items():
+        ratios_request = [r / p for r, p in zip(request[name], raw[name])]
+        ratios_job = [j / p for j, p in zip(job[name], raw[name])]
+        results.append({"payload": name, "bytes": len(data), "raw_put_s": _summary(raw[name]),
+                        "request_s": _summary(request[name]), "processing_s": _summary(job[name]),
+                        "request_ratio": _summary(ratios_request), "processing_ratio": _summary(ratios_job)})
+    return results
+
+
+def _status_kib(field):
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def _reset_peak():
+    """Make VmHWM start again from the current RSS (Linux: write 5 to clear_refs)."""
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")
+
+
+def web_worker_rss(files, concurrent=8):
+    """Peak RSS growth (MiB) of this process while `concurrent` threads run the request path at once."""
+    from flask import current_app
+
+    from portal.extensions import db
+
+    app = current_app._get_current_object()
+    employee, cancellation = subject()
+    request_path(cancellation, employee, files[0], "warm.jpg")  # imports, connections, caches
+    _reset_peak()
+    baseline = _status_kib("VmRSS")
+    barrier = threading.Barrier(concurrent)
+
+    def one(data):
+        with app.app_context():
+            barrier.wait()
+            request_path(cancellation, employee, data, "photo.jpg")
+            db.session.remove()
+
+    threads = [threading.Thread(target=one, args=(files[i % len(files)],)) for i in range(concurrent)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return (_status_kib("VmHWM") - baseline) / 1024
+
+
+def processing_rss(files, concurrent=8):
+    """Peak RSS growth (MiB) of each of `concurrent` forked work-horses processing one photo each at once."""
+    from portal import cancellations
+    from portal.extensions import db
+
+    employee, cancellation = subject()
+    ids = [request_path(cancellation, employee, files[i % len(files)], "photo.jpg") for i in range(concurrent)]
+    warm = request_path(cancellation, employee, files[0], "warm.jpg")
+    cancellations.process_proof(warm)  # the parent has everything imported, as an RQ worker does
+    db.session.remove()
+    db.engine.dispose()
+    pipes = []
+    for media_id in ids:
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # a work-horse: one job, then exit
+            os.close(read)
+            _reset_peak()
+            baseline = _status_kib("VmRSS")
+            cancellations.process_proof(media_id)
+            os.write(write, str((_status_kib("VmHWM") - baseline) / 1024).encode())
+            os._exit(0)
+        os.close(write)
+        pipes.append((pid, read))
+    growth = []
+    for pid, read in pipes:
+        os.waitpid(pid, 0)
+        growth.append(float(os.read(read, 64) or b"nan"))
+        os.close(read)
+    return growth
+
+
+def run(smoke=False):
+    import redis
+
+    repeat = 1 if smoke else int(os.environ.get("BENCH_REPEAT", "9"))
+    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
+    redis.Redis.from_url(redis_url).flushdb()
+    with s3_endpoint() as (endpoint, server, credentials), tempfile.TemporaryDirectory() as workdir:
+        app = build_app(endpoint, workdir, redis_url, credentials)
+        files = payloads()
+        with app.app_context():
+            results = timings(app, files, repeat)
+            big = [jpeg((5000, 4000), 6, target=10_000_000) for _ in range(2)]
+            rss = {"web_worker_mib": web_worker_rss(big), "work_horse_mib": processing_rss(big),
+                   "file_mib": len(big[0]) / 1048576}
+        redis.Redis.from_url(redis_url).flushdb()
+    report = {"server": server, "repeat": repeat, "results": results, "rss_8_concurrent_rotated_10mb": rss}
+    _print(report)
+    if not smoke:
+        write_results(f"upload-{server}.json", report)
+    return report
+
+
+def _print(report):
+    print(f"S3 server: {report['server']}, {report['repeat']} interleaved repetitions (median [min-max])")
+    print(f"{'payload':<22} {'bytes':>9} {'raw put':>9} {'request/raw':>20} {'processing/raw':>20}")
+    for r in report["results"]:
+        rq, pr = r["request_ratio"], r["processing_ratio"]
+        print(f"{r['payload']:<22} {r['bytes']:>9} {r['raw_put_s']['median'] * 1000:>7.1f}ms "
+              f"{rq['median']:>6.2f} [{rq['min']:.2f}-{rq['max']:.2f}]   "
+              f"{pr['median']:>6.2f} [{pr['min']:.2f}-{pr['max']:.2f}]")
+    rss = report["rss_8_concurrent_rotated_10mb"]
+    print(f"peak RSS growth, 8 concurrent {rss['file_mib']:.1f} MiB rotated photos: web worker "
+          f"{rss['web_worker_mib']:.1f} MiB; work-horses {max(rss['work_horse_mib']):.1f} MiB at most "
+          f"({', '.join(f'{g:.1f}' for g in rss['work_horse_mib'])})")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(), indent=1))

@@ -23,9 +23,10 @@ def create_app(config=None, profile=None):
     app.url_map.converters["id"] = IdConverter  # before the blueprints: every id in a route is <id:...>
     _init_extensions(app)
     _register_blueprints(app)
-    from . import assets, cli, error_pages, logs, media, security_headers, template_helpers
+    from . import assets, cli, error_pages, jobs, logs, media, security_headers, template_helpers
 
     assets.init_app(app)
+    jobs.init_app(app)
     logs.init_app(app)
     security_headers.init_app(app)
     template_helpers.init_app(app)

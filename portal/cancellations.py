@@ -1,17 +1,24 @@
-"""The cancellation workflow: request with proofs, add or remove proofs, withdraw, approve or reject.
+"""The cancellation workflow: request with proofs, add, replace or remove proofs, withdraw, approve or reject.
 
-Views call these; these call the media orchestrator and audit.record, and own every commit. State changes
-are conditional updates, so two tabs or two managers acting at once cannot both win.
+Views call these, and the queue calls process_proof; these call the media orchestrator and audit.record and
+own every commit. State changes are conditional updates, so two tabs, two managers or a manager and a
+worker acting at once cannot both win.
 """
+import time
+
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import audit
+from . import audit, jobs, metrics
+from .audit import RequestInfo
 from .extensions import db
 from .media import orchestrator
-from .media.storage import StorageError
+from .media.validation import ValidationError
 from .models import MediaObject, Shift, ShiftCancellation, utcnow
+
+PROCESS_JOB = "portal.cancellations.process_proof"
+DECIDED = "This request has already been decided or withdrawn."
 
 
 class WorkflowError(Exception):
@@ -45,30 +52,70 @@ def _move_shift(shift_id, from_status, to_status, employee_id=None):
 
 
 def request_cancellation(shift, reason, files, *, actor, source=None):
-    """Create a request with its proofs, all or nothing; it becomes visible once every proof is stored."""
+    """Create a request with its proofs in one transaction and queue their processing; managers see it once
+    every proof is ready. Raises jobs.QueueUnavailableError, with nothing stored, when no worker could run."""
+    jobs.require_queue()
     if not _move_shift(shift.id, "scheduled", "cancellation_requested", employee_id=actor.id):
         db.session.rollback()
         raise WorkflowError("This shift cannot be cancelled.")
     cancellation = ShiftCancellation(owner_id=shift.owner_id, shift_id=shift.id, employee_id=actor.id,
                                      reason=reason.strip(), status="pending", created_at=utcnow())
     db.session.add(cancellation)
-    db.session.commit()  # the shift is claimed: a second tab cannot file another request for it
-
-    def finish():
-        cancellation.submitted_at = utcnow()
-        audit.record("cancellation.request", actor=actor, owner_id=shift.owner_id, source=source,
-                     shift_id=shift.id, detail={"cancellation_id": cancellation.id, "files": len(files)})
-
-    try:
-        orchestrator().store_cancellation_proofs(cancellation, files, actor=actor, source=source, on_ready=finish)
-    except (StorageError, SQLAlchemyError):
-        forget(cancellation.id, shift.id)
-        raise
+    db.session.flush()
+    audit.record("cancellation.request", actor=actor, owner_id=shift.owner_id, source=source,
+                 shift_id=shift.id, detail={"cancellation_id": cancellation.id, "files": len(files)})
+    rows = _commit_upload(cancellation, files, actor)
+    _start_processing(rows, source, new_request=cancellation)
     return cancellation
 
 
+def _commit_upload(cancellation, files, actor, before_commit=None):
+    """Put the files under incoming/ and commit their processing rows with the rest of the caller's unit of
+    work; if anything fails (before_commit refusing included), nothing of it stays."""
+    media, started = orchestrator(), time.perf_counter()
+    try:
+        rows = media.receive(context="shift_cancellation", owner_id=cancellation.owner_id,
+                             subject_id=cancellation.id, shift_id=cancellation.shift_id, files=files, actor=actor)
+    except Exception:
+        db.session.rollback()
+        raise
+    try:
+        db.session.flush()
+        if before_commit:
+            before_commit()
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        for row in rows:
+            media.drop_incoming(row)
+        raise
+    metrics.UPLOAD_SECONDS.observe(time.perf_counter() - started)
+    return rows
+
+
+def _start_processing(rows, source, new_request=None):
+    """Queue one job per row; if Redis fails meanwhile, undo the whole upload (and a new request) and raise."""
+    origin = {"ip": source.ip, "user_agent": source.user_agent} if source else None
+    ids = [row.id for row in rows]
+    try:
+        for media_id in ids:
+            jobs.enqueue(PROCESS_JOB, media_id, origin, description=f"process media {media_id}")
+    except jobs.QueueUnavailableError:
+        db.session.rollback()
+        orchestrator().discard(db.session.execute(db.select(MediaObject).where(MediaObject.id.in_(ids))).scalars().all())
+        db.session.commit()
+        if new_request is not None:
+            forget(new_request.id, new_request.shift_id)
+        raise
+
+
+def requeue(row):
+    """Queue a row stuck in processing again (flask media verify --fix)."""
+    jobs.enqueue(PROCESS_JOB, row.id, None, description=f"process media {row.id} again")
+
+
 def forget(cancellation_id, shift_id):
-    """Remove a request whose proofs could not be stored and give the shift back, leaving nothing half-written."""
+    """Remove a request that never got its proofs and give the shift back, leaving nothing half-written."""
     db.session.rollback()
     db.session.execute(db.delete(ShiftCancellation).where(ShiftCancellation.id == cancellation_id,
                                                           ShiftCancellation.submitted_at.is_(None)))
@@ -76,35 +123,81 @@ def forget(cancellation_id, shift_id):
     db.session.commit()
 
 
-def _claim(cancellation, new_status, **values):
-    """Move a submitted, pending request to new_status; WorkflowError if someone else got there first."""
-    changed = db.session.execute(
-        db.update(ShiftCancellation)
-        .where(ShiftCancellation.id == cancellation.id, ShiftCancellation.status == "pending",
-               ShiftCancellation.submitted_at.is_not(None))
-        .values(status=new_status, **values).execution_options(synchronize_session="fetch")
-    ).rowcount
+def process_proof(media_id, origin=None):
+    """The job: check one proof in full, store its canonical file and thumbnail, and attach it to its request
+    (or refuse it with the message why). Safe to run twice: a row that is no longer processing is left alone."""
+    media, row = orchestrator(), db.session.get(MediaObject, media_id)
+    if row is None or row.status != "processing":
+        return
+    with metrics.PROCESSING_SECONDS.time():
+        _process(media, row, RequestInfo(**origin) if origin else None)
+
+
+def _process(media, row, source):
+    try:
+        processed = media.process(row)
+    except ValidationError as error:
+        media.refuse(row, error, source=source)
+        db.session.commit()
+        media.drop_incoming(row)
+        return
+    put = media.promote(row, processed)  # a StorageError fails the job, and the queue retries it
+    try:
+        if not _hold_pending(row.subject_id):
+            # decided or withdrawn meanwhile: no proof joins a request after its decision
+            media.discard([row], put)
+        elif media.mark_ready(row, put, source=source):
+            _submit_when_complete(row.subject_id)
+        db.session.commit()
+    except SQLAlchemyError:
+        db.session.rollback()
+        media.delete_versions(put)  # the retry puts them again; the row still waits with its incoming bytes
+        raise
+    media.drop_incoming(row)
+
+
+def _submit_when_complete(cancellation_id):
+    """Show the request to managers once it has a ready proof and none processing or refused."""
+    waiting = db.session.execute(
+        db.select(sa.func.count()).select_from(MediaObject).where(
+            MediaObject.context == "shift_cancellation", MediaObject.subject_id == cancellation_id,
+            MediaObject.kept(), MediaObject.status.in_(("processing", "refused")))).scalar_one()
+    if waiting == 0 and _counted_proofs(cancellation_id) > 0:
+        db.session.execute(db.update(ShiftCancellation).where(
+            ShiftCancellation.id == cancellation_id, ShiftCancellation.submitted_at.is_(None))
+            .values(submitted_at=utcnow()).execution_options(synchronize_session=False))
+
+
+def _claim(cancellation, new_status, *, submitted_only, **values):
+    """Move a pending request to new_status; WorkflowError if someone else got there first."""
+    query = db.update(ShiftCancellation).where(ShiftCancellation.id == cancellation.id,
+                                               ShiftCancellation.status == "pending")
+    if submitted_only:  # a request still being uploaded is not shown to managers, so they cannot decide it
+        query = query.where(ShiftCancellation.submitted_at.is_not(None))
+    changed = db.session.execute(query.values(status=new_status, **values)
+                                 .execution_options(synchronize_session="fetch")).rowcount
     if changed != 1:
         db.session.rollback()
-        raise WorkflowError("This request has already been decided or withdrawn.")
+        raise WorkflowError(DECIDED)
 
 
 def _require_pending(cancellation):
-    if cancellation.status != "pending" or cancellation.submitted_at is None:
-        raise WorkflowError("This request has already been decided or withdrawn.")
+    if cancellation.status != "pending":
+        raise WorkflowError(DECIDED)
 
 
-def _live_proofs(cancellation):
+def _counted_proofs(cancellation_id):
+    """Proofs that count against the cap: ready or still processing (a refused one is waiting to be replaced)."""
     return db.session.execute(
         db.select(sa.func.count()).select_from(MediaObject).where(
-            MediaObject.context == "shift_cancellation", MediaObject.subject_id == cancellation.id,
-            MediaObject.live())
+            MediaObject.context == "shift_cancellation", MediaObject.subject_id == cancellation_id,
+            MediaObject.kept(), MediaObject.status.in_(("processing", "ready")))
     ).scalar_one()
 
 
 def proof_room(cancellation):
-    """How many more proofs the request may take: MEDIA_MAX_FILES counts every live proof, whichever post brought it."""
-    return max(0, current_app.config["MEDIA_MAX_FILES"] - _live_proofs(cancellation))
+    """How many more proofs the request may take: MEDIA_MAX_FILES counts every proof, whichever post brought it."""
+    return max(0, current_app.config["MEDIA_MAX_FILES"] - _counted_proofs(cancellation.id))
 
 
 def _hold_pending(cancellation_id):
@@ -112,40 +205,53 @@ def _hold_pending(cancellation_id):
     a decision or another upload to the same request waits for this transaction instead of racing it."""
     return db.session.execute(
         db.update(ShiftCancellation)
-        .where(ShiftCancellation.id == cancellation_id, ShiftCancellation.status == "pending",
-               ShiftCancellation.submitted_at.is_not(None))
+        .where(ShiftCancellation.id == cancellation_id, ShiftCancellation.status == "pending")
         .values(status="pending").execution_options(synchronize_session=False)
     ).rowcount == 1
 
 
-def add_proofs(cancellation, files, *, actor, source=None):
-    """Attach more proofs to a pending request, within its cap; refused at the final commit if it was decided."""
+def add_proofs(cancellation, files, *, actor, source=None, replaces=None):
+    """Attach more proofs to a pending request within its cap (replacing a refused one, if given) and queue
+    their processing; refused at the commit if the request was decided or filled meanwhile."""
     _require_pending(cancellation)
+    jobs.require_queue()
     room = proof_room(cancellation)
     if len(files) > room:
         raise ProofLimitError(room)
 
     def still_open():
-        # runs in the final transaction, where the new rows already count as live
+        # in the transaction that adds the rows, where they already count; the request row stays locked
         if not _hold_pending(cancellation.id):
-            raise WorkflowError("This request has already been decided or withdrawn.")
-        live, cap = _live_proofs(cancellation), current_app.config["MEDIA_MAX_FILES"]
-        if live > cap:  # another post filled the request meanwhile
-            raise ProofLimitError(max(0, cap - (live - len(files))))
+            raise WorkflowError(DECIDED)
+        if replaces is not None:
+            replaces.deleted_at = utcnow()
+        counted, cap = _counted_proofs(cancellation.id), current_app.config["MEDIA_MAX_FILES"]
+        if counted > cap:  # another post filled the request meanwhile
+            raise ProofLimitError(max(0, cap - (counted - len(files))))
 
-    return orchestrator().store_cancellation_proofs(cancellation, files, actor=actor, source=source,
-                                                    on_ready=still_open)
+    rows = _commit_upload(cancellation, files, actor, before_commit=still_open)
+    _start_processing(rows, source)
+    return rows
 
 
 def remove_proof(cancellation, media, *, actor, source=None):
-    """Remove one proof of a pending request (the object versions stay restorable)."""
+    """Remove one proof (ready or refused) of a pending request; the object versions stay restorable."""
     _require_pending(cancellation)
-    orchestrator().delete_media(media, actor=actor, source=source)
+    if not _hold_pending(cancellation.id):
+        db.session.rollback()
+        raise WorkflowError(DECIDED)
+    store = orchestrator()
+    if not store.hide_media(media, actor=actor, source=source):
+        db.session.rollback()
+        return  # another tab removed it a moment ago: its request recorded it and deletes the objects
+    _submit_when_complete(cancellation.id)
+    db.session.commit()
+    store.delete_objects(media)
 
 
 def withdraw(cancellation, *, actor, source=None):
     """The employee takes the request back; the shift is scheduled again."""
-    _claim(cancellation, "withdrawn")
+    _claim(cancellation, "withdrawn", submitted_only=False)
     _move_shift(cancellation.shift_id, "cancellation_requested", "scheduled")
     audit.record("cancellation.withdraw", actor=actor, owner_id=cancellation.owner_id, source=source,
                  shift_id=cancellation.shift_id, detail={"cancellation_id": cancellation.id})
@@ -156,8 +262,8 @@ def withdraw(cancellation, *, actor, source=None):
 def decide(cancellation, approve, comment, *, actor, source=None):
     """Approve (the shift is cancelled) or reject (the shift stays scheduled), with an optional comment."""
     comment = (comment or "").strip() or None
-    _claim(cancellation, "approved" if approve else "rejected", decided_by_id=actor.id, decided_at=utcnow(),
-           decision_comment=comment)
+    _claim(cancellation, "approved" if approve else "rejected", submitted_only=True, decided_by_id=actor.id,
+           decided_at=utcnow(), decision_comment=comment)
     _move_shift(cancellation.shift_id, "cancellation_requested", "cancelled" if approve else "scheduled")
     audit.record("cancellation.approve" if approve else "cancellation.reject", actor=actor,
                  owner_id=cancellation.owner_id, source=source, shift_id=cancellation.shift_id,
@@ -166,10 +272,10 @@ def decide(cancellation, approve, comment, *, actor, source=None):
     db.session.refresh(cancellation)
 
 
-def proof_of(cancellation, media_id):
-    """The ready proof with this id on this request, or None."""
+def proof_of(cancellation, media_id, statuses=("ready",)):
+    """The kept proof with this id on this request in one of these states, or None."""
     return db.session.execute(
         db.select(MediaObject).where(
             MediaObject.id == media_id, MediaObject.context == "shift_cancellation",
-            MediaObject.subject_id == cancellation.id, MediaObject.live())
+            MediaObject.subject_id == cancellation.id, MediaObject.kept(), MediaObject.status.in_(statuses))
     ).scalar_one_or_none()

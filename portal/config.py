@@ -70,6 +70,28 @@ def _env_list(name, default):
     return items
 
 
+def _delays(name, raw):
+    """Comma-separated whole seconds, e.g. 5,30,120."""
+    try:
+        delays = [int(part) for part in raw.split(",") if part.strip()]
+    except ValueError:
+        raise ConfigError(f"{name} must be comma-separated whole seconds, e.g. 5,30,120, got {raw!r}") from None
+    if any(delay < 0 for delay in delays):
+        raise ConfigError(f"{name} must not hold negative seconds, got {raw!r}")
+    return delays
+
+
+def queue_settings():
+    """The processing queue: RQ on Redis when REDIS_URL is set, else jobs run inline in the request."""
+    return {
+        "REDIS_URL": _env("REDIS_URL"),
+        "QUEUE_NAME": _env("QUEUE_NAME", "media"),
+        "QUEUE_JOB_TIMEOUT": _env_int("QUEUE_JOB_TIMEOUT", 120, 5),
+        # one retry per delay: a worker killed mid-job, a store that hiccuped, a database restart
+        "QUEUE_RETRY_DELAYS": _delays("QUEUE_RETRY_DELAYS", _env("QUEUE_RETRY_DELAYS", "5,30,120")),
+    }
+
+
 def _dev_secret_key(instance_path):
     """A random key kept in the instance folder so dev sessions survive restarts."""
     path = Path(instance_path) / "dev-secret-key"
@@ -153,6 +175,7 @@ def build_config(instance_path, profile=None, overrides=None):
         "BABEL_DEFAULT_TIMEZONE": "Europe/Moscow",
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).resolve().parent.parent / "translations"),
         **media_settings(),
+        **queue_settings(),
     }
     settings["MEDIA_LOCAL_ROOT"] = settings["MEDIA_LOCAL_ROOT"] or str(Path(instance_path) / "media")
     # The request may carry several files plus the form's text fields; each file is checked on its own.

@@ -12,8 +12,12 @@ bp = Blueprint("metrics", __name__)
 
 UPLOADS = Counter("portal_uploads", "Proof files by outcome (stored, rejected, failed)", ["result"])
 UPLOAD_BYTES = Counter("portal_upload_bytes", "Bytes of proof files stored")
-UPLOAD_SECONDS = Histogram("portal_upload_duration_seconds", "Time to prepare and store one request's files",
+UPLOAD_SECONDS = Histogram("portal_upload_duration_seconds",
+                           "Request path of an upload: incoming puts and the commit of its rows",
                            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+PROCESSING_SECONDS = Histogram("portal_processing_duration_seconds",
+                               "A processing job from its start to its file ready or refused",
+                               buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120))
 PRESIGNED = Counter("portal_presigned_urls", "Presigned URLs issued", ["purpose"])
 STORAGE_ERRORS = Counter("portal_storage_errors", "Storage failures by operation", ["operation"])
 

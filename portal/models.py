@@ -12,7 +12,9 @@ from .extensions import db
 
 SHIFT_STATUSES = ("scheduled", "cancellation_requested", "cancelled")
 CANCELLATION_STATUSES = ("pending", "approved", "rejected", "withdrawn")
-MEDIA_STATUSES = ("pending", "ready")
+# pending: a row of the old synchronous flow that never finished (repair removes it); processing: its bytes wait
+# under incoming/ for a worker; ready: stored and shown; refused: a worker refused it, with the message why.
+MEDIA_STATUSES = ("pending", "processing", "ready", "refused")
 MEDIA_CONTEXTS = ("shift_cancellation", "task", "incident")
 
 
@@ -188,6 +190,17 @@ class ShiftCancellation(db.Model):
         order_by=lambda: MediaObject.uploaded_at,
         viewonly=True,
     )
+    # What the employee sees on their card: every file not removed, being processed, ready or refused.
+    uploads: Mapped[list["MediaObject"]] = relationship(
+        primaryjoin=lambda: sa.and_(
+            foreign(MediaObject.subject_id) == ShiftCancellation.id,
+            MediaObject.context == "shift_cancellation",
+            MediaObject.kept(),
+            MediaObject.status != "pending",
+        ),
+        order_by=lambda: (MediaObject.created_at, MediaObject.id),
+        viewonly=True,
+    )
 
 
 class MediaObject(db.Model):
@@ -214,10 +227,12 @@ class MediaObject(db.Model):
     subject_id: Mapped[int] = mapped_column()
     shift_id: Mapped[int | None] = mapped_column(sa.ForeignKey("shifts.id"), index=True)
     storage_key: Mapped[str] = mapped_column(sa.String(512), unique=True)
+    # Where the bytes wait for a worker (incoming/...); cleared once the worker removed them.
+    incoming_key: Mapped[str | None] = mapped_column(sa.String(512))
     version_id: Mapped[str | None] = mapped_column(sa.String(1024))
     content_type: Mapped[str] = mapped_column(sa.String(100))
     size: Mapped[int] = mapped_column(sa.BigInteger)
-    sha256: Mapped[str] = mapped_column(sa.String(64))
+    sha256: Mapped[str | None] = mapped_column(sa.String(64))  # of the stored bytes: known once processed
     original_filename: Mapped[str] = mapped_column(sa.String(255))
     uploaded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     uploader_role: Mapped[str] = mapped_column(sa.String(16))
@@ -226,8 +241,16 @@ class MediaObject(db.Model):
     thumbnail_key: Mapped[str | None] = mapped_column(sa.String(512))
     thumbnail_size: Mapped[int | None] = mapped_column(sa.BigInteger)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why a worker refused the file: a stable code and the message in the uploader's language.
+    refusal_code: Mapped[str | None] = mapped_column(sa.String(32))
+    refusal_message: Mapped[str | None] = mapped_column(sa.Text)
 
     uploaded_by: Mapped[User] = relationship(foreign_keys=[uploaded_by_id])
+
+    @classmethod
+    def kept(cls):
+        """The condition of a file the uploader still sees: not deleted, whatever its state."""
+        return cls.deleted_at.is_(None)
 
     @classmethod
     def live(cls):

@@ -79,7 +79,7 @@ def file_requests(app):
     ]:
         employee = User.query.filter_by(email=email).one()
         shift = cancellations.cancellable_shifts(employee)[0]
-        validated = [media.validate(Upload(io.BytesIO(data), name)) for name, data in files]
+        validated = [media.check(Upload(io.BytesIO(data), name)) for name, data in files]
         cancellations.request_cancellation(shift, reason, validated, actor=employee)
 
 

@@ -315,14 +315,13 @@ def proofs(world):
     """World plus a pending cancellation of shift A1 (by a.emp1) and of B1 (by b.emp1), each with a JPEG proof."""
     import io as _io
 
-    from portal.media import orchestrator
     from portal.media.orchestrator import Upload
-    from tests.media_fixtures import jpeg_bytes
+    from tests.media_fixtures import jpeg_bytes, store_proof
 
     factory = Factory()
     for business in (world.a, world.b):
         business.cancellation = factory.cancellation(business.shift1)
-        business.proof = orchestrator().store_cancellation_proof(
+        business.proof = store_proof(
             business.cancellation, Upload(_io.BytesIO(jpeg_bytes()), "справка.jpg"), actor=business.emp1)
     return world
 

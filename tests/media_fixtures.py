@@ -88,3 +88,29 @@ def pdf_bytes(pages=1):
     document.save(buffer)
     document.close()
     return buffer.getvalue()
+
+
+def store_proof(cancellation, upload, *, actor, source=None):
+    """One proof through the real flow (check, incoming put, commit, the job; inline without REDIS_URL): the
+    ready row, or the refusal as ValidationError with the code and message the employee reads."""
+    from portal import cancellations
+    from portal.extensions import db
+    from portal.media import orchestrator
+    from portal.media.validation import ValidationError
+
+    checked = orchestrator().check(upload)
+    [row] = cancellations.add_proofs(cancellation, [checked], actor=actor, source=source)
+    db.session.expire_all()
+    row = db.session.get(type(row), row.id)
+    if row is not None and row.status == "refused":
+        raise ValidationError(row.refusal_message, code=row.refusal_code)
+    return row
+
+
+def remove_proof(media, *, actor):
+    """Remove one proof through the workflow (hidden, audited, committed, then its objects deleted)."""
+    from portal import cancellations
+    from portal.extensions import db
+    from portal.models import ShiftCancellation
+
+    cancellations.remove_proof(db.session.get(ShiftCancellation, media.subject_id), media, actor=actor)

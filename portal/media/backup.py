@@ -130,20 +130,18 @@ def restore_from_backup(source, dest, keys):
 def restore_versions(source, keys, version_id=None):
     """Bring keys back from the bucket's own history: a named version, else the newest real version of a key
     whose current state is a delete marker. Return the keys restored."""
-    if not hasattr(source, "iter_versions"):
-        raise StorageError("This storage provider keeps no versions; restore from a backup with --from.")
     restored = []
     for key in keys:
-        versions = [v for v in source.iter_versions(key) if v[0] == key]
+        versions = [v for v in source.iter_versions(key) if v.key == key]
         if version_id:
             target = version_id
         else:
-            if any(latest and not marker for _, _, latest, marker, _ in versions):
+            if any(v.is_latest and not v.is_delete_marker for v in versions):
                 continue  # the key is there: nothing to restore
-            real = [v for v in versions if not v[3]]
+            real = [v for v in versions if not v.is_delete_marker]
             if not real:
                 continue
-            target = real[0][1]
+            target = real[0].version_id
         source.restore_version(key, target)
         restored.append(key)
     return restored

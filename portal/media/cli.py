@@ -72,7 +72,8 @@ def stats_command(as_json, from_bucket, days):
 
 @media_cli.command("verify")
 @click.option("--fix", is_flag=True,
-              help="Delete orphans and stale pending uploads; make missing thumbnails; correct storage counters.")
+              help="Delete orphans, unclaimed incoming objects and stale pending uploads; queue stuck processing "
+                   "again; make missing thumbnails; correct storage counters.")
 @click.option("--grace-minutes", default=10.0, show_default=True,
               help="Unfinished uploads and requests younger than this are left alone (one may still be running).")
 @click.option("--quick", is_flag=True, help="Compare sizes only, without reading every file for its sha256.")

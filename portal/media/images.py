@@ -126,6 +126,19 @@ def placeholder_thumbnail(label):
     return buffer.getvalue()
 
 
+def heic_to_jpeg(data):
+    """An iPhone photo (HEIC) as JPEG, with its thumbnail from the same decode: the one conversion that
+    re-encodes, because browsers cannot show HEIC. libheif applies the photo's rotation while decoding; the
+    JPEG carries only the colour profile."""
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()  # the primary image (pillow-heif opens it first), as with a JPEG's MPO frames
+        icc = image.info.get("icc_profile")
+        picture = image.convert("RGB")
+    buffer = io.BytesIO()
+    picture.save(buffer, "JPEG", quality=REENCODE_QUALITY, **({"icc_profile": icc} if icc else {}))
+    return PreparedFile(data=buffer.getvalue(), thumbnail=_thumbnail_from(picture))
+
+
 def thumbnail(data, content_type):
     """The thumbnail alone, for a file already stored (repair makes missing ones again)."""
     return pdf_thumbnail(data) if content_type == "application/pdf" else image_thumbnail(data)
@@ -136,6 +149,8 @@ def prepare(data, content_type):
     try:
         if content_type == "application/pdf":
             return PreparedFile(data=data, thumbnail=pdf_thumbnail(data))
+        if content_type == "image/heic":
+            return heic_to_jpeg(data)
         stored = canonical_image(data, content_type)
         return PreparedFile(data=stored, thumbnail=image_thumbnail(stored))
     except containers.AnimatedImageError:

@@ -31,3 +31,10 @@ def thumbnail_key(key):
     stem = key.rsplit(".", 1)[0]
     return f"{stem}.thumb.webp"
 
+
+INCOMING_PREFIX = "incoming/"
+
+
+def incoming_key(owner_id, media_uuid):
+    """`incoming/{owner_id}/{uuid}`: where an upload's bytes wait for a worker (no extension: nothing serves them)."""
+    return f"{INCOMING_PREFIX}{int(owner_id)}/{media_uuid}"

@@ -108,29 +108,42 @@ class LocalMediaStorage:
                 continue
             key = path.relative_to(self.root).as_posix()
             if key.startswith(prefix):
-                yield StoredObject(key=key, size=path.stat().st_size)
+                info = path.stat()
+                yield StoredObject(key=key, size=info.st_size,
+                                   last_modified=datetime.fromtimestamp(info.st_mtime, timezone.utc))
 
-    def _signature(self, key, expires, download_name):
-        message = json.dumps([key, expires, download_name or ""]).encode()
+    def iter_versions(self, prefix=""):
+        """Each file once, as its only and latest version: a folder keeps no history."""
+        yield from self.iter_objects(prefix)
+
+    def restore_version(self, key, version_id):
+        """A folder keeps no older versions: there is nothing to restore from."""
+        raise ObjectNotFoundError("The local store keeps no older versions; restore from a backup with --from.",
+                                  operation="restore", key=key)
+
+    def _signature(self, key, expires, download_name, cache_seconds=None):
+        message = json.dumps([key, expires, download_name or "", int(cache_seconds or 0)]).encode()
         return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
 
-    def presigned_url(self, key, *, expires_in, download_name=None, now=None):
-        """An app URL carrying an expiry time and an HMAC over key, expiry and download name."""
+    def presigned_url(self, key, *, expires_in, download_name=None, cache_seconds=None, now=None):
+        """An app URL carrying an expiry time and an HMAC over key, expiry, download name and cache lifetime."""
         self._path(key)
         expires = int(now if now is not None else time.time()) + int(expires_in)
         query = {"expires": expires}
         if download_name:
             query["download"] = download_name
-        query[SIGNATURE_PARAM] = self._signature(key, expires, download_name)
+        if cache_seconds:
+            query["cache"] = int(cache_seconds)
+        query[SIGNATURE_PARAM] = self._signature(key, expires, download_name, cache_seconds)
         return f"{self.public_base_url}{URL_PATH}{key}?{urlencode(query)}"
 
-    def verify(self, key, expires, download_name, signature, now=None):
+    def verify(self, key, expires, download_name, signature, now=None, cache_seconds=None):
         """True when the signature matches and the link has not expired."""
         try:
-            expires = int(expires)
+            expires, cache_seconds = int(expires), int(cache_seconds or 0)
         except (TypeError, ValueError):
             return False
-        expected = self._signature(key, expires, download_name)
+        expected = self._signature(key, expires, download_name, cache_seconds)
         fresh = (now if now is not None else time.time()) <= expires
         # As bytes: compare_digest refuses str with non-ASCII characters, which a link's query may carry.
         return hmac.compare_digest(expected.encode(), (signature or "").encode()) and fresh

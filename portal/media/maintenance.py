@@ -6,7 +6,7 @@ from datetime import timedelta
 from ..extensions import db
 from ..models import MediaObject, ShiftCancellation, utcnow
 from . import counters, images
-from .keys import CONTEXT_PREFIXES
+from .keys import CONTEXT_PREFIXES, INCOMING_PREFIX
 from .orchestrator import put_thumbnail
 
 
@@ -14,8 +14,8 @@ from .orchestrator import put_thumbnail
 class Finding:
     """One disagreement between the database and the bucket."""
 
-    # missing_object, size_mismatch, checksum_mismatch, missing_thumbnail, stale_pending, stale_request, orphan,
-    # counter_mismatch
+    # missing_object, size_mismatch, checksum_mismatch, missing_thumbnail, stale_pending, stuck_processing,
+    # stale_request, orphan, unclaimed_incoming, counter_mismatch
     kind: str
     key: str
     media_id: int | None = None  # the row concerned (a cancellation's id for stale_request, a business's for
@@ -56,40 +56,60 @@ def _listing(storage, progress):
     return listed
 
 
-# An upload lives no longer than its request (nginx gives a request 35 s), so an unfinished upload or
-# request older than this died with its worker or its store: it no longer holds a shift for a day.
+# An upload lives no longer than its request (nginx gives a request 35 s) and a job no longer than
+# QUEUE_JOB_TIMEOUT times its retries, so an unfinished upload, job or request older than this died with its
+# worker, its queue or its store: it is finished or cleared instead of holding a shift for a day.
 UNFINISHED_GRACE = timedelta(minutes=10)
 
 
 def verify(storage, *, grace=UNFINISHED_GRACE, check_content=True, progress=lambda step: None):
-    """Every finding: rows against the bucket, stale requests, then objects that no row knows (orphans)."""
+    """Every finding: rows against the bucket, stuck jobs, stale requests, then objects no row knows (orphans)
+    and incoming objects no processing row waits for."""
     cutoff, findings = utcnow() - grace, []
     # Rows are read before the bucket is listed: a row that is ready now has its objects in the listing.
     rows = db.session.execute(db.select(MediaObject).order_by(MediaObject.id)).scalars().all()
     listed = _listing(storage, progress)
     known = {k for row in rows for k in (row.storage_key, row.thumbnail_key) if k}
+    waiting = {row.incoming_key for row in rows if row.status == "processing"}
     for row in rows:
-        if row.status == "pending":
-            if row.created_at < cutoff:
-                findings.append(Finding("stale_pending", row.storage_key, row.id,
-                                        f"upload started {row.created_at:%Y-%m-%d %H:%M} UTC never finished",
-                                        fixable=True))
-        elif row.deleted_at is None:
-            findings.extend(_check_ready(storage, row, listed, check_content))
+        findings.extend(_check_row(storage, row, listed, cutoff, check_content))
         progress(1)
     findings.extend(_stale_requests(cutoff))
     findings.extend(_counter_findings())
-    # A row is always committed before its object is put, so an object with no row is an orphan whatever
-    # its age; repair() checks again that no row appeared meanwhile before deleting one.
+    # A row is always committed before its final objects are put, so an object with no row is an orphan
+    # whatever its age; repair() checks again that no row appeared meanwhile before deleting one.
     findings.extend(Finding("orphan", key, None, f"{size} B, no row", fixable=True)
                     for key, size in listed.items() if key not in known)
+    # An incoming object is put before its row is committed: only an old one with no processing row is unclaimed.
+    findings.extend(Finding("unclaimed_incoming", item.key, None, f"{item.size} B, no upload waits for it",
+                            fixable=True)
+                    for item in storage.iter_objects(INCOMING_PREFIX)
+                    if item.key not in waiting and (item.last_modified is None or item.last_modified < cutoff))
     return findings
 
 
+def _check_row(storage, row, listed, cutoff, check_content):
+    if row.status == "pending" and row.created_at < cutoff:
+        return [Finding("stale_pending", row.storage_key, row.id,
+                        f"upload started {row.created_at:%Y-%m-%d %H:%M} UTC never finished", fixable=True)]
+    if row.status == "processing" and row.created_at < cutoff and row.deleted_at is None:
+        return [Finding("stuck_processing", row.storage_key, row.id,
+                        f"uploaded {row.created_at:%Y-%m-%d %H:%M} UTC, never processed: queue it again",
+                        fixable=True)]
+    if row.status == "ready" and row.deleted_at is None:
+        return _check_ready(storage, row, listed, check_content)
+    return []
+
+
 def _stale_requests(cutoff):
-    """Cancellation requests whose proofs never finished storing (a crash mid-upload): they hold their shift."""
+    """Unsent cancellation requests with no file at all (a crash of the old synchronous flow): they hold their
+    shift. A request whose files are processing or refused waits for the worker or the employee instead."""
+    has_files = db.select(MediaObject.id).where(MediaObject.context == "shift_cancellation",
+                                                MediaObject.subject_id == ShiftCancellation.id,
+                                                MediaObject.status != "pending").exists()
     stale = db.session.execute(db.select(ShiftCancellation).where(
-        ShiftCancellation.submitted_at.is_(None), ShiftCancellation.created_at < cutoff)).scalars()
+        ShiftCancellation.submitted_at.is_(None), ShiftCancellation.status == "pending",
+        ShiftCancellation.created_at < cutoff, ~has_files)).scalars()
     return [Finding("stale_request", f"cancellation {c.id}", c.id, f"shift {c.shift_id} is held by a request "
                     "whose upload never finished", fixable=True) for c in stale]
 
@@ -106,6 +126,11 @@ def _has_row(key):
         (MediaObject.storage_key == key) | (MediaObject.thumbnail_key == key))).first() is not None
 
 
+def _awaited(key):
+    return db.session.execute(db.select(MediaObject.id).where(
+        MediaObject.incoming_key == key, MediaObject.status == "processing")).first() is not None
+
+
 def _regenerate_thumbnail(storage, row):
     thumbnail = images.thumbnail(storage.open(row.storage_key).read(), row.content_type)
     put_thumbnail(storage, row, thumbnail)
@@ -115,9 +140,10 @@ def _regenerate_thumbnail(storage, row):
 
 
 def repair(storage, findings):
-    """Fix only what is safe: delete orphans and stale pending uploads, free stale requests' shifts, make
-    missing thumbnails again, set storage counters to what the rows add up to."""
-    from ..cancellations import forget  # the workflow imports the media package: import it late
+    """Fix only what is safe: delete orphans, unclaimed incoming objects and stale pending uploads, queue stuck
+    jobs again, free stale requests' shifts, make missing thumbnails again, set storage counters to what the
+    rows add up to."""
+    from ..cancellations import forget, requeue  # the workflow imports the media package: import it late
 
     done = []
     for finding in (f for f in findings if f.fixable):
@@ -125,6 +151,13 @@ def repair(storage, findings):
             if _has_row(finding.key):
                 continue  # an upload started after the check: not an orphan
             storage.delete(finding.key)
+        elif finding.kind == "unclaimed_incoming":
+            if _awaited(finding.key):
+                continue  # its row was committed after the check
+            storage.delete(finding.key)
+        elif finding.kind == "stuck_processing":
+            db.session.commit()  # the job runs in its own unit of work (inline: right here)
+            requeue(db.session.get(MediaObject, finding.media_id))
         elif finding.kind == "stale_pending":
             row = db.session.get(MediaObject, finding.media_id)
             for key in (row.storage_key, row.thumbnail_key):

@@ -1,19 +1,19 @@
-"""MediaOrchestrator: the one workflow for storing, listing, linking and deleting proof files.
+"""MediaOrchestrator: the one workflow for receiving, processing, listing, linking and deleting proof files.
 
-Order of a store: validate; commit a pending row with its key; put the bytes; mark the row ready and
-write the audit event in one transaction. A storage failure removes the pending row (and the objects, unless
-the store is unreachable: then verify finds them as orphans); a failing final commit removes the objects. A
-crash in between leaves a pending row that names its key, for repair.
+An upload has two halves. The request: check the file's size, type and header, put its bytes under an
+incoming/ key and add its `processing` row (the caller's unit of work commits it and queues the job). The job:
+read the incoming bytes, check them in full, make the canonical file and its thumbnail, put them under the
+final key and mark the row ready (or refused, with the message why); then the incoming object goes. Nothing
+here commits: the workflow that calls it owns every transaction.
 """
 import hashlib
 import io
 import logging
-import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
-from sqlalchemy.exc import SQLAlchemyError
+from flask_babel import force_locale
 
 from .. import audit, metrics
 from ..extensions import db
@@ -26,7 +26,7 @@ log = logging.getLogger("portal.media")
 
 @dataclass(frozen=True)
 class Upload:
-    """One file as it arrived: a readable stream and the name the sender's device gave it."""
+    """One file as it arrived: a readable, seekable stream and the name the sender's device gave it."""
 
     stream: object
     filename: str
@@ -40,6 +40,16 @@ class PresignedUrl:
     expires_at: datetime
 
 
+@dataclass(frozen=True)
+class Processed:
+    """What a worker made of one upload: the bytes to store, their type and sha256, and the thumbnail."""
+
+    data: bytes
+    content_type: str
+    sha256: str
+    thumbnail: bytes
+
+
 def put_thumbnail(storage, row, thumbnail):
     """Store a row's thumbnail beside its file, with the metadata backups compare by."""
     return storage.put(row.thumbnail_key, io.BytesIO(thumbnail), content_type="image/webp",
@@ -49,81 +59,108 @@ def put_thumbnail(storage, row, thumbnail):
 class MediaOrchestrator:
     """Stores and serves media for any context (shift cancellations now; tasks and incidents later)."""
 
-    def __init__(self, storage, settings):
+    def __init__(self, storage, settings, links=None):
         self.storage = storage
         self.settings = settings
+        self.links = links
 
-    def validate(self, upload):
-        """Read (within the size limit), check and prepare one upload: its canonical bytes and thumbnail.
+    def check(self, upload):
+        """The request's checks (size, sniffed type, image header) on one upload; ValidationError if refused."""
+        return validation.check_upload(upload.stream, upload.filename,
+                                       max_bytes=self.settings["MEDIA_MAX_UPLOAD_BYTES"],
+                                       max_pixels=self.settings["MEDIA_MAX_IMAGE_PIXELS"])
 
-        Raises ValidationError for anything wrong with the file, so a hostile file is a refusal, never a 500.
-        """
-        data = validation.read_limited(upload.stream, self.settings["MEDIA_MAX_UPLOAD_BYTES"])
-        checked = validation.validate(data, upload.filename, max_bytes=self.settings["MEDIA_MAX_UPLOAD_BYTES"],
-                                      max_pixels=self.settings["MEDIA_MAX_IMAGE_PIXELS"])
-        prepared = images.prepare(checked.data, checked.content_type)
-        return replace(checked, data=prepared.data, thumbnail=prepared.thumbnail)
+    # --- the request's half ------------------------------------------------------------------------------
 
-    def store_cancellation_proofs(self, cancellation, files, *, actor, source=None, on_ready=None):
-        """Store validated proof files of a shift cancellation together; return their ready rows."""
-        return self.store_files(context="shift_cancellation", owner_id=cancellation.owner_id,
-                                subject_id=cancellation.id, shift_id=cancellation.shift_id, files=files,
-                                actor=actor, source=source, on_ready=on_ready)
+    def receive(self, *, context, owner_id, subject_id, shift_id, files, actor):
+        """Put each checked file under incoming/ and add its processing row to the session (not committed).
 
-    def store_cancellation_proof(self, cancellation, upload, *, actor, source=None):
-        """Validate and store one proof file of a shift cancellation; return its ready MediaObject."""
-        return self.store_cancellation_proofs(cancellation, [self.validate(upload)], actor=actor, source=source)[0]
-
-    def store_files(self, *, context, owner_id, subject_id, shift_id, files, actor, source=None, on_ready=None):
-        """Store validated files for one subject, all or none; on_ready() joins the final transaction."""
-        started = time.perf_counter()
+        On a storage failure nothing stays: the objects already put are deleted (unless the store is down,
+        when verify finds them as unclaimed incoming objects and the lifecycle rule expires them)."""
+        rows, put = [], []
         try:
-            rows = self._store_files(context, owner_id, subject_id, shift_id, files, actor, source, on_ready)
+            for checked in files:
+                row = self._processing_row(context, owner_id, subject_id, shift_id, checked, actor)
+                put.append(self.storage.put(row.incoming_key, checked.stream, content_type=checked.content_type,
+                                            metadata={"uploader-id": str(actor.id), "media-uuid": row.uuid}))
+                rows.append(row)
         except StorageError as error:
             metrics.UPLOADS.labels("failed").inc(len(files))
             metrics.STORAGE_ERRORS.labels(error.operation or "put").inc()
-            log.warning("media.store failed owner_id=%s files=%d: %s", owner_id, len(files), error)
+            log.warning("media.receive failed owner_id=%s files=%d: %s", owner_id, len(files), error)
+            if not isinstance(error, StorageUnavailableError):
+                in_flight = [StoredObject(key=error.key, size=0)] if error.key else []
+                self._delete_quietly(put + in_flight)  # a put that timed out may have landed all the same
             raise
-        metrics.UPLOADS.labels("stored").inc(len(rows))
-        metrics.UPLOAD_BYTES.inc(sum(r.size for r in rows))
-        metrics.UPLOAD_SECONDS.observe(time.perf_counter() - started)
-        for row in rows:
-            log.info("media.stored media_id=%s owner_id=%s shift_id=%s size=%s type=%s", row.id, row.owner_id,
-                     row.shift_id, row.size, row.content_type)
+        db.session.add_all(rows)
         return rows
 
-    def _store_files(self, context, owner_id, subject_id, shift_id, files, actor, source, on_ready):
-        rows = [self._pending_row(context, owner_id, subject_id, shift_id, f, actor) for f in files]
-        db.session.commit()  # the keys are on record before any byte moves
+    def _processing_row(self, context, owner_id, subject_id, shift_id, checked, actor):
+        media_uuid = keys.new_uuid()
+        key = keys.media_key(context, owner_id, shift_id or subject_id, media_uuid, checked.stored_type)
+        return MediaObject(
+            uuid=media_uuid, status="processing", owner_id=owner_id, context=context, subject_id=subject_id,
+            shift_id=shift_id, storage_key=key, incoming_key=keys.incoming_key(owner_id, media_uuid),
+            content_type=checked.content_type, size=checked.size, original_filename=checked.display_name,
+            uploaded_by_id=actor.id, uploader_role=actor.role, thumbnail_key=keys.thumbnail_key(key),
+            created_at=utcnow(),
+        )
+
+    def discard(self, rows, objects=()):
+        """Undo uploads that cannot go on: delete their objects (best effort) and their rows (not committed)."""
+        keys_of = [k for row in rows for k in (row.incoming_key, row.storage_key, row.thumbnail_key) if k]
+        self._delete_quietly([StoredObject(key=k, size=0) for k in keys_of] + list(objects))
+        for row in rows:
+            db.session.execute(db.delete(MediaObject).where(MediaObject.id == row.id))
+
+    def delete_versions(self, objects):
+        """Delete exactly the object versions a failed job put (best effort)."""
+        self._delete_quietly(objects)
+
+    def _delete_quietly(self, objects):
+        for item in objects:
+            try:
+                self.storage.delete(item.key, version_id=item.version_id)
+            except StorageError:
+                pass  # verify finds what is left: an orphan, or an unclaimed incoming object
+
+    # --- the job's half ----------------------------------------------------------------------------------
+
+    def process(self, row):
+        """Read the row's incoming bytes (sha256 while reading), check them in full and prepare what to store.
+
+        Raises ValidationError for a file that does not hold up, StorageError when the store fails (retry)."""
+        digest = hashlib.sha256()
+        data = validation.read_hashed(self.storage.open(row.incoming_key), self.settings["MEDIA_MAX_UPLOAD_BYTES"],
+                                      digest)
+        checked = validation.validate(data, row.original_filename,
+                                      max_bytes=self.settings["MEDIA_MAX_UPLOAD_BYTES"],
+                                      max_pixels=self.settings["MEDIA_MAX_IMAGE_PIXELS"])
+        unchanged = checked.data is data
+        del data  # from here on only checked.data holds the upload
+        prepared = images.prepare(checked.data, checked.content_type)
+        # a PDF is stored as it came: the digest taken while reading is its sha256
+        sha = digest.hexdigest() if unchanged and prepared.data is checked.data else \
+            hashlib.sha256(prepared.data).hexdigest()
+        stored_type = validation.STORED_TYPES.get(checked.content_type, checked.content_type)
+        return Processed(data=prepared.data, content_type=stored_type, sha256=sha, thumbnail=prepared.thumbnail)
+
+    def promote(self, row, processed):
+        """Put the file and its thumbnail under their final keys; return what was put (for an undo)."""
+        row.content_type, row.sha256 = processed.content_type, processed.sha256
+        row.size, row.thumbnail_size = len(processed.data), len(processed.thumbnail)
+        row.original_filename = disposition.download_name(row.original_filename, processed.content_type)
         put = []
         try:
-            for row, ready in zip(rows, files):
-                self._put_objects(row, ready, put)
-        except StorageUnavailableError:
-            # Deleting from a store that is down or slow would keep the employee waiting as long again: drop the
-            # rows only. Whatever landed has no row now, and `flask media verify --fix` deletes it as an orphan.
-            self._discard([r.id for r in rows], [])
+            put.append(self.storage.put(row.storage_key, io.BytesIO(processed.data), content_type=row.content_type,
+                                        metadata=self._metadata(row)))
+            put.append(put_thumbnail(self.storage, row, processed.thumbnail))
+        except StorageError as error:
+            metrics.STORAGE_ERRORS.labels(error.operation or "put").inc()
+            if not isinstance(error, StorageUnavailableError):
+                self._delete_quietly(put)  # the retry puts both again; meanwhile the final key holds nothing
             raise
-        except StorageError:
-            stored = {item.key for item in put}
-            in_flight = next(k for r in rows for k in (r.storage_key, r.thumbnail_key) if k not in stored)
-            # the put that failed may still have landed (a timeout after the store wrote it): delete it too
-            self._discard([r.id for r in rows], put + [StoredObject(key=in_flight, size=0)])
-            raise
-        return self._mark_ready(rows, put, actor, source, on_ready)
-
-    def _pending_row(self, context, owner_id, subject_id, shift_id, validated, actor):
-        media_uuid = keys.new_uuid()
-        key = keys.media_key(context, owner_id, shift_id or subject_id, media_uuid, validated.content_type)
-        row = MediaObject(
-            uuid=media_uuid, status="pending", owner_id=owner_id, context=context, subject_id=subject_id,
-            shift_id=shift_id, storage_key=key, content_type=validated.content_type, size=len(validated.data),
-            sha256=hashlib.sha256(validated.data).hexdigest(), original_filename=validated.display_name,
-            uploaded_by_id=actor.id, uploader_role=actor.role, thumbnail_key=keys.thumbnail_key(key),
-            thumbnail_size=len(validated.thumbnail), created_at=utcnow(),
-        )
-        db.session.add(row)
-        return row
+        return put
 
     def _metadata(self, row):
         return {
@@ -136,80 +173,93 @@ class MediaOrchestrator:
             "original-filename": quote(row.original_filename, safe=""),
         }
 
-    def _put_objects(self, row, prepared, put):
-        """Put one file and its thumbnail, noting each in `put` the moment it is stored (for cleanup)."""
-        put.append(self.storage.put(row.storage_key, io.BytesIO(prepared.data), content_type=row.content_type,
-                                    metadata=self._metadata(row)))
-        put.append(put_thumbnail(self.storage, row, prepared.thumbnail))
-
-    def _discard(self, row_ids, objects):
-        """Best-effort removal of a failed upload's objects (the exact versions it wrote) and pending rows."""
-        db.session.rollback()
-        for item in objects:
-            try:
-                self.storage.delete(item.key, version_id=item.version_id)
-            except StorageError:
-                pass  # the pending row (if it survives) still names the key for repair
-        try:
-            db.session.execute(db.delete(MediaObject).where(MediaObject.id.in_(row_ids),
-                                                            MediaObject.status == "pending"))
-            db.session.commit()
-        except SQLAlchemyError:
-            db.session.rollback()  # the database is down too: repair finds the pending rows later
-
-    def _mark_ready(self, rows, put, actor, source, on_ready):
-        row_ids = [r.id for r in rows]
+    def mark_ready(self, row, put, *, source=None):
+        """Claim the processing row as ready and write its audit event (not committed); False if another run
+        of the job got there first."""
         versions = {item.key: item.version_id for item in put}
-        try:
-            for row in rows:
-                row.status = "ready"
-                row.version_id = versions.get(row.storage_key)
-                row.uploaded_at = utcnow()
-                audit.record("media.upload", actor=actor, owner_id=row.owner_id, source=source,
-                             shift_id=row.shift_id, media_id=row.id,
-                             detail={"filename": row.original_filename, "size": row.size,
-                                     "content_type": row.content_type, "key": row.storage_key})
-            counters.count(rows)
-            if on_ready:
-                on_ready()  # may refuse (the request was decided meanwhile): then nothing of this upload stays
-            db.session.commit()
-        except Exception:
-            self._discard(row_ids, put)
-            raise
-        return rows
+        claimed = self._claim(row, "ready", version_id=versions.get(row.storage_key), uploaded_at=utcnow(),
+                              content_type=row.content_type, sha256=row.sha256, size=row.size,
+                              thumbnail_size=row.thumbnail_size, original_filename=row.original_filename)
+        if claimed:
+            counters.count([row])
+            audit.record("media.upload", actor=row.uploaded_by, owner_id=row.owner_id, source=source,
+                         shift_id=row.shift_id, media_id=row.id,
+                         detail={"filename": row.original_filename, "size": row.size,
+                                 "content_type": row.content_type, "key": row.storage_key})
+            metrics.UPLOADS.labels("stored").inc()
+            metrics.UPLOAD_BYTES.inc(row.size)
+            log.info("media.stored media_id=%s owner_id=%s shift_id=%s size=%s type=%s", row.id, row.owner_id,
+                     row.shift_id, row.size, row.content_type)
+        return claimed
+
+    def refuse(self, row, error, *, source=None):
+        """Mark the processing row refused with the message in its uploader's language (not committed)."""
+        with force_locale(row.uploaded_by.language or self.settings["BABEL_DEFAULT_LOCALE"]):
+            message = str(error)
+        claimed = self._claim(row, "refused", refusal_code=error.code, refusal_message=message)
+        if claimed:
+            audit.record("media.reject", actor=row.uploaded_by, owner_id=row.owner_id, source=source,
+                         shift_id=row.shift_id, media_id=row.id,
+                         detail={"filename": row.original_filename, "code": error.code})
+            metrics.UPLOADS.labels("rejected").inc()
+            log.info("media.rejected media_id=%s code=%s", row.id, error.code)
+        return claimed
+
+    def _claim(self, row, status, **values):
+        changed = db.session.execute(
+            db.update(MediaObject).where(MediaObject.id == row.id, MediaObject.status == "processing")
+            .values(status=status, **values).execution_options(synchronize_session=False)).rowcount
+        return changed == 1
+
+    def drop_incoming(self, row):
+        """Remove the incoming object of a row the job has finished with (a failure leaves it to verify)."""
+        self._delete_quietly([StoredObject(key=row.incoming_key, size=0)] if row.incoming_key else [])
 
     def url_lifetime(self, role):
         """Seconds a presigned URL lives for a viewer of this role."""
         return self.settings[f"MEDIA_URL_TTL_{role.upper()}"]
 
     def generate_presigned_url(self, media, viewer, *, purpose="view"):
-        """A short-lived URL for the file ('view' or 'download') or its thumbnail; lifetime by the viewer's role."""
+        """A short-lived URL for the file ('view' or 'download') or its thumbnail; lifetime by the viewer's role.
+
+        A thumbnail's URL is the same for everyone with that lifetime for a while (media/links.py), so the
+        browser's cached copy is used again; view and download URLs are fresh each time."""
         if media.status != "ready" or media.deleted_at is not None:
             raise StorageError("This file is not available.", operation="presign", key=media.storage_key)
         ttl = self.url_lifetime(viewer.role)
-        key = media.thumbnail_key if purpose == "thumbnail" else media.storage_key
-        name = disposition.download_name(media.original_filename, media.content_type) if purpose == "download" else None
         try:
-            url = self.storage.presigned_url(key, expires_in=ttl, download_name=name)
+            if purpose == "thumbnail" and self.links is not None:
+                url, expires = self.links.link(media.thumbnail_key, ttl, lambda lifetime: self.storage.presigned_url(
+                    media.thumbnail_key, expires_in=lifetime, cache_seconds=lifetime))
+                expires_at = datetime.fromtimestamp(expires, timezone.utc)
+            else:
+                key = media.thumbnail_key if purpose == "thumbnail" else media.storage_key
+                name = disposition.download_name(media.original_filename, media.content_type) \
+                    if purpose == "download" else None
+                url = self.storage.presigned_url(key, expires_in=ttl, download_name=name)
+                expires_at = datetime.now(timezone.utc) + timedelta(seconds=ttl)
         except StorageError:
             metrics.STORAGE_ERRORS.labels("presign").inc()
             raise
         metrics.PRESIGNED.labels(purpose).inc()
-        return PresignedUrl(url=url, expires_at=datetime.now(timezone.utc) + timedelta(seconds=ttl))
+        return PresignedUrl(url=url, expires_at=expires_at)
 
-    def delete_media(self, media, *, actor, source=None):
-        """Hide the file at once and record who did it; then delete its objects (versions stay restorable)."""
+    def hide_media(self, media, *, actor, source=None):
+        """Hide the file at once, uncount it and record who did it (not committed; then delete_objects); False
+        when someone else hid it a moment ago (their request counted and recorded it)."""
         hidden = db.session.execute(
             db.update(MediaObject).where(MediaObject.id == media.id, MediaObject.deleted_at.is_(None))
             .values(deleted_at=utcnow()).execution_options(synchronize_session="fetch")).rowcount
         if hidden != 1:
-            db.session.rollback()
-            return  # someone else deleted it a moment ago: their request counted and recorded it
+            return False
         counters.count([media], sign=-1)
         audit.record("media.delete", actor=actor, owner_id=media.owner_id, source=source, shift_id=media.shift_id,
                      media_id=media.id, detail={"filename": media.original_filename, "key": media.storage_key})
-        db.session.commit()
         log.info("media.deleted media_id=%s owner_id=%s", media.id, media.owner_id)
+        return True
+
+    def delete_objects(self, media):
+        """Delete a hidden file's objects (under versioning they stay restorable); a refused file has none."""
         for key in (media.storage_key, media.thumbnail_key):
             try:
                 self.storage.delete(key)

@@ -149,10 +149,12 @@ class S3MediaStorage:
             if not isinstance(error, ObjectNotFoundError):
                 raise error from exc
 
-    def presigned_url(self, key, *, expires_in, download_name=None):
+    def presigned_url(self, key, *, expires_in, download_name=None, cache_seconds=None):
         """A SigV4 GET URL, signed for the public address browsers use when one is set."""
         disposition = content_disposition("attachment" if download_name else "inline", download_name)
         params = {"Bucket": self.bucket, "Key": key, "ResponseContentDisposition": disposition}
+        if cache_seconds:
+            params["ResponseCacheControl"] = f"private, max-age={int(cache_seconds)}"
         try:
             return self._client(self.public_base_url).generate_presigned_url(
                 "get_object", Params=params, ExpiresIn=int(expires_in))
@@ -171,15 +173,18 @@ class S3MediaStorage:
             raise self._fail(exc, "list", prefix) from exc
 
     def iter_versions(self, prefix=""):
-        """Every version and delete marker under prefix, newest first per key: (key, version_id, is_latest,
-        is_delete_marker, size)."""
+        """Every version and delete marker under prefix, newest first per key."""
         try:
             pages = self._client().get_paginator("list_object_versions").paginate(Bucket=self.bucket, Prefix=prefix)
             for page in pages:
                 for item in page.get("Versions", []):
-                    yield item["Key"], item["VersionId"], item["IsLatest"], False, item["Size"]
+                    yield StoredObject(key=item["Key"], size=item["Size"], version_id=item["VersionId"],
+                                       etag=item.get("ETag", "").strip('"') or None,
+                                       last_modified=item.get("LastModified"), is_latest=item["IsLatest"])
                 for item in page.get("DeleteMarkers", []):
-                    yield item["Key"], item["VersionId"], item["IsLatest"], True, 0
+                    yield StoredObject(key=item["Key"], size=0, version_id=item["VersionId"],
+                                       last_modified=item.get("LastModified"), is_latest=item["IsLatest"],
+                                       is_delete_marker=True)
         except (BotoCoreError, ClientError) as exc:
             raise self._fail(exc, "list versions", prefix) from exc
 
@@ -191,7 +196,8 @@ class S3MediaStorage:
                 MetadataDirective="COPY")
         except (BotoCoreError, ClientError) as exc:
             raise self._fail(exc, "restore", key) from exc
-        return answer.get("VersionId")
+        return StoredObject(key=key, size=answer.get("CopyObjectResult", {}).get("Size", 0) or 0,
+                            version_id=answer.get("VersionId"))
 
     def setup(self, settings):
         """Create the bucket if missing, then versioning, public access block, encryption, lifecycle."""

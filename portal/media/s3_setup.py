@@ -1,6 +1,7 @@
 """`flask media init` for S3: bucket, versioning, public access block, encryption, lifecycle. Idempotent."""
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .keys import INCOMING_PREFIX
 from .s3 import UNSUPPORTED
 
 
@@ -74,6 +75,12 @@ def lifecycle_rules(settings):
         "Filter": {"Prefix": ""},
         "NoncurrentVersionExpiration": {"NoncurrentDays": max(1, settings["MEDIA_NONCURRENT_EXPIRE_DAYS"])},
         "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+    }, {
+        # the backstop of `flask media verify --fix`: bytes no worker took within a day are never a proof
+        "ID": "expire-incoming",
+        "Status": "Enabled",
+        "Filter": {"Prefix": INCOMING_PREFIX},
+        "Expiration": {"Days": 1},
     }]
     if settings.get("MEDIA_ARCHIVE_AFTER_DAYS") and settings.get("MEDIA_ARCHIVE_STORAGE_CLASS"):
         rules.append({
@@ -93,12 +100,12 @@ def _apply_lifecycle(client, storage, settings, lines):
         client.put_bucket_lifecycle_configuration(Bucket=storage.bucket, LifecycleConfiguration={"Rules": rules})
         return ", ".join(r["ID"] for r in rules)
     except ClientError as exc:
-        if len(rules) == 1 or _code(exc) not in UNSUPPORTED:
+        if len(rules) == 2 or _code(exc) not in UNSUPPORTED:
             raise
     lines.append(("archive transition", f"storage class {settings['MEDIA_ARCHIVE_STORAGE_CLASS']} refused by "
                                         "this provider; set MEDIA_ARCHIVE_STORAGE_CLASS to one it offers"))
-    client.put_bucket_lifecycle_configuration(Bucket=storage.bucket, LifecycleConfiguration={"Rules": rules[:1]})
-    return rules[0]["ID"]
+    client.put_bucket_lifecycle_configuration(Bucket=storage.bucket, LifecycleConfiguration={"Rules": rules[:2]})
+    return ", ".join(r["ID"] for r in rules[:2])
 
 
 def setup_bucket(storage, client, settings):

@@ -32,6 +32,8 @@ class StoredObject:
     etag: str | None = None
     last_modified: datetime | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    is_latest: bool = True  # for iter_versions: the key's current version
+    is_delete_marker: bool = False  # for iter_versions: a delete marker hides the key (size 0)
 
 
 class MediaStorage(Protocol):
@@ -52,11 +54,20 @@ class MediaStorage(Protocol):
     def exists(self, key: str) -> bool:
         """True when the object exists."""
 
-    def presigned_url(self, key: str, *, expires_in: int, download_name: str | None = None) -> str:
-        """A URL that serves the object for expires_in seconds: inline, or as a download named download_name."""
+    def presigned_url(self, key: str, *, expires_in: int, download_name: str | None = None,
+                      cache_seconds: int | None = None) -> str:
+        """A URL that serves the object for expires_in seconds: inline, or as a download named download_name;
+        with cache_seconds, the response may stay in the browser's private cache that long."""
 
     def iter_objects(self, prefix: str = "") -> Iterator[StoredObject]:
         """Every object whose key starts with prefix (metadata not loaded)."""
+
+    def iter_versions(self, prefix: str = "") -> Iterator[StoredObject]:
+        """Every version and delete marker under prefix, newest first per key (a provider without versions
+        yields each object once, as its latest version)."""
+
+    def restore_version(self, key: str, version_id: str) -> StoredObject:
+        """Make an older version current again (the history stays); ObjectNotFoundError if it does not exist."""
 
     def setup(self, settings: dict) -> list[tuple[str, str]]:
         """Create and configure the bucket (idempotent); return (step, outcome) lines for a person to read."""

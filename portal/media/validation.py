@@ -1,12 +1,18 @@
 """What may be stored: size, type sniffed from the bytes, an allowlist, decodable images and real PDFs.
 
-Pure functions on bytes. A refused file raises ValidationError with a message for the person who sent it.
+Two depths. check_upload is what the request does before answering: size, sniffed type, allowlist and the
+image header (format, dimensions, pixel cap), reading the upload's stream without holding it in memory.
+validate is the whole check a worker makes (the PDF policy too) on the bytes it read from incoming/.
+Pure functions on bytes and streams. A refused file raises ValidationError with a message for its sender.
 """
 import io
+import os
 import unicodedata
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import magic
+import pillow_heif
 from flask_babel import lazy_gettext as _l
 from PIL import Image
 
@@ -14,9 +20,16 @@ from . import pdf
 from .disposition import download_name
 from .keys import EXTENSIONS
 
-ALLOWED_TYPES = ("image/jpeg", "image/png", "image/webp", "application/pdf")
-PILLOW_FORMATS = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
-ALLOWED_HINT = _l("Allowed: JPEG, PNG or WebP photos and PDF documents.")
+pillow_heif.register_heif_opener()  # iPhone photos (HEIC): read by Pillow, stored as JPEG
+
+ALLOWED_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic", "application/pdf")
+# libmagic names a HEIF still from another camera image/heif; both are read and converted the same way
+SNIFFED_ALIASES = {"image/heif": "image/heic"}
+PILLOW_FORMATS = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp",
+                  "HEIF": "image/heic"}
+# What each accepted type is stored as: HEIC becomes JPEG, which every browser shows.
+STORED_TYPES = {"image/heic": "image/jpeg"}
+ALLOWED_HINT = _l("Allowed: JPEG, PNG, WebP or HEIC photos and PDF documents.")
 MAX_DISPLAY_NAME = 200
 
 
@@ -41,6 +54,21 @@ class ValidatedFile:
     extension: str
     display_name: str
     thumbnail: bytes = b""  # made by images.prepare
+
+
+@dataclass(frozen=True)
+class CheckedUpload:
+    """An upload that passed the request's checks: its stream (rewound), size, sniffed type and display name."""
+
+    stream: BinaryIO
+    size: int
+    content_type: str
+    display_name: str
+
+    @property
+    def stored_type(self):
+        """The type the worker stores it as."""
+        return STORED_TYPES.get(self.content_type, self.content_type)
 
 
 def read_limited(stream, max_bytes, chunk_size=256 * 1024):
@@ -68,7 +96,8 @@ def _megabytes(size):
 
 def sniff(data):
     """The MIME type libmagic reads from the first bytes."""
-    return magic.from_buffer(data[:65536], mime=True)
+    content_type = magic.from_buffer(data[:65536], mime=True)
+    return SNIFFED_ALIASES.get(content_type, content_type)
 
 
 def clean_display_name(name, extension):
@@ -88,10 +117,12 @@ def clean_display_name(name, extension):
     return name
 
 
-def _check_image_header(data, content_type, max_pixels):
-    """The image's header names the sniffed format and a size within the pixel cap (the pixels are decoded later)."""
+def _check_image_header(source, content_type, max_pixels):
+    """The image's header names the sniffed format and a size within the pixel cap (the pixels are decoded later).
+
+    source: bytes, or a seekable stream that Pillow reads only as far as the header."""
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
             fmt, (width, height) = image.format, image.size
     except Image.DecompressionBombError:
         raise ValidationError(_l("The image is too large. Please send a smaller photo."), code="image") from None
@@ -156,6 +187,35 @@ def _check_pdf(data):
     return checked.data
 
 
+def _stream_size(stream):
+    """Bytes left in a seekable stream, without moving it."""
+    start = stream.tell()
+    end = stream.seek(0, os.SEEK_END)
+    stream.seek(start)
+    return end - start
+
+
+def check_upload(stream, filename, *, max_bytes, max_pixels):
+    """The request's checks on a seekable upload stream: size, sniffed type, allowlist, image header; the
+    stream is read only as far as these need and left rewound for the put."""
+    size = _stream_size(stream)
+    if size == 0:
+        raise ValidationError(_l("The file is empty."), code="empty")
+    if size > max_bytes:
+        raise _too_large(max_bytes)
+    start = stream.tell()
+    content_type = sniff(stream.read(65536))
+    stream.seek(start)
+    if content_type not in ALLOWED_TYPES:
+        raise ValidationError(_l("This kind of file is not accepted. %(hint)s", hint=ALLOWED_HINT), code="type")
+    if content_type != "application/pdf":  # a PDF's header is its sniffed type; its structure is the worker's
+        _check_image_header(stream, content_type, max_pixels)
+        stream.seek(start)
+    stored = STORED_TYPES.get(content_type, content_type)
+    return CheckedUpload(stream=stream, size=size, content_type=content_type,
+                         display_name=download_name(clean_display_name(filename, EXTENSIONS[stored]), stored))
+
+
 def validate(data, filename, *, max_bytes, max_pixels):
     """Check one uploaded file; return it with its sniffed type, or raise ValidationError."""
     if not data:
@@ -172,3 +232,14 @@ def validate(data, filename, *, max_bytes, max_pixels):
     extension = EXTENSIONS[content_type]
     return ValidatedFile(data=data, content_type=content_type, extension=extension,
                          display_name=download_name(clean_display_name(filename, extension), content_type))
+
+
+def read_hashed(stream, max_bytes, digest, chunk_size=1024 * 1024):
+    """Read at most max_bytes (one more raises) and feed every chunk to digest as it arrives."""
+    buffer = bytearray()
+    while chunk := stream.read(min(chunk_size, max_bytes + 1 - len(buffer))):
+        buffer += chunk
+        digest.update(chunk)
+        if len(buffer) > max_bytes:
+            raise _too_large(max_bytes)
+    return bytes(buffer)

@@ -16,14 +16,14 @@ PER_PAGE = 20
 
 def _with_details(query):
     return query.options(selectinload(ShiftCancellation.shift), selectinload(ShiftCancellation.employee),
-                         selectinload(ShiftCancellation.proofs), selectinload(ShiftCancellation.decided_by))
+                         selectinload(ShiftCancellation.proofs), selectinload(ShiftCancellation.uploads),
+                         selectinload(ShiftCancellation.decided_by))
 
 
 def my_cancellations(employee, limit=50):
-    """The employee's own requests, newest first."""
+    """The employee's own requests, newest first, those whose files are still being checked included."""
     return db.session.execute(_with_details(
-        db.select(ShiftCancellation).where(ShiftCancellation.employee_id == employee.id,
-                                           ShiftCancellation.submitted_at.is_not(None))
+        db.select(ShiftCancellation).where(ShiftCancellation.employee_id == employee.id)
         .order_by(ShiftCancellation.created_at.desc(), ShiftCancellation.id.desc()).limit(limit)
     )).scalars().all()
 

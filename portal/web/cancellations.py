@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import audit, metrics
+from .. import audit, jobs, metrics
 from .. import cancellations as workflow
 from ..auth.guards import roles_required, tenant_get_or_404
 from ..extensions import db
@@ -23,6 +23,10 @@ bp = Blueprint("cancellations", __name__, url_prefix="/cancellations")
 
 def _store_down():
     return _("The file store is not available right now; nothing was saved. Please try again in a minute.")
+
+
+def _queue_down():
+    return _("Uploads are paused for a moment; nothing was saved. Please try again in a minute.")
 
 
 def _already_decided():
@@ -47,7 +51,7 @@ def _check_files(uploads, room=None):
     media, validated, refused = orchestrator(), [], []
     for upload in uploads:
         try:
-            validated.append(media.validate(Upload(upload.stream, upload.filename or "")))
+            validated.append(media.check(Upload(upload.stream, upload.filename or "")))
         except ValidationError as error:
             name = clean_display_name(upload.filename, "file")
             refused.append((name, str(error)))
@@ -115,10 +119,14 @@ def create():
     except workflow.WorkflowError:
         form.shift_id.errors.append(_("This shift already has a request or can no longer be cancelled."))
         return _employee_page(form, (), FORM_ERROR)
+    except jobs.QueueUnavailableError:
+        current_app.logger.exception("cancellation request could not be queued")
+        return _employee_page(form, (), 503, form_error=_queue_down())
     except (StorageError, SQLAlchemyError):
         current_app.logger.exception("cancellation request could not be stored")
         return _employee_page(form, (), 503, form_error=_store_down())
-    flash(_("Your request was sent. You will see the decision here."), "info")
+    flash(_("Your request was sent. Managers see it once your files are checked; "
+            "you will see the decision here."), "info")
     return _redirect_to_index()
 
 
@@ -147,28 +155,53 @@ def _card(cancellation, status=200, error=None):
     return html, status
 
 
+@bp.route("/<id:cancellation_id>/card")
+@roles_required("employee")
+def card(cancellation_id):
+    """One's own request card, fetched again while its files are being processed (htmx polling)."""
+    cancellation = _own_pending(cancellation_id)
+    return render_macro("cancellations/_card.html", "card", cancellation, current_user)
+
+
 @bp.route("/<id:cancellation_id>/proofs", methods=["POST"])
 @roles_required("employee")
 def add_proofs(cancellation_id):
-    """Attach more proofs to one's own pending request."""
+    """Attach more proofs to one's own pending request, or one in place of a refused file."""
     cancellation = _own_pending(cancellation_id)
-    if not ActionForm().validate_on_submit():
+    form = ActionForm()
+    if not form.validate_on_submit():
         abort(400)
+    replaces = _refused_proof(cancellation, request.form.get("replaces", type=int))
     validated, refused = _check_files(uploaded_files("proofs"), room=workflow.proof_room(cancellation))
     if refused:
         return _refused_proofs(cancellation, "; ".join(f"{name}: {msg}" if name else msg for name, msg in refused))
     try:
-        workflow.add_proofs(cancellation, validated, actor=current_user, source=request_source())
+        workflow.add_proofs(cancellation, validated, actor=current_user, source=request_source(), replaces=replaces)
     except workflow.ProofLimitError as error:
         return _refused_proofs(cancellation, _room_message(error.room))
     except workflow.WorkflowError:
         db.session.refresh(cancellation)
         return _card(cancellation, 409, _already_decided())
+    except jobs.QueueUnavailableError:
+        current_app.logger.exception("proofs could not be queued")
+        return _card(cancellation, 503, _queue_down())
     except (StorageError, SQLAlchemyError):
         current_app.logger.exception("proofs could not be stored")
         return _card(cancellation, 503, _store_down())
     db.session.refresh(cancellation)
+    if cancellation.status != "pending":  # decided while the files were processed inline: they were not added
+        return _card(cancellation, 409, _already_decided())
     return _card(cancellation)
+
+
+def _refused_proof(cancellation, media_id):
+    """The refused file a new one replaces (None when none is named); 404 for anything else."""
+    if media_id is None:
+        return None
+    media = workflow.proof_of(cancellation, media_id, statuses=("refused",))
+    if media is None:
+        abort(404)
+    return media
 
 
 def _refused_proofs(cancellation, message):
@@ -183,7 +216,7 @@ def _refused_proofs(cancellation, message):
 def remove_proof(cancellation_id, media_id):
     """Remove one proof from one's own pending request."""
     cancellation = _own_pending(cancellation_id)
-    media = workflow.proof_of(cancellation, media_id)
+    media = workflow.proof_of(cancellation, media_id, statuses=("ready", "refused"))
     if media is None:
         abort(404)
     if not ActionForm().validate_on_submit():

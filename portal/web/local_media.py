@@ -16,7 +16,9 @@ def serve(key):
     if not isinstance(store, LocalMediaStorage):
         abort(404)
     download = request.args.get("download")
-    if not store.verify(key, request.args.get("expires"), download, request.args.get(SIGNATURE_PARAM)):
+    cache = request.args.get("cache")
+    if not store.verify(key, request.args.get("expires"), download, request.args.get(SIGNATURE_PARAM),
+                        cache_seconds=cache):
         abort(403)
     try:
         info = store.stat(key)
@@ -27,7 +29,8 @@ def serve(key):
                          conditional=False, max_age=0)
     response.headers["Content-Disposition"] = content_disposition("attachment" if download else "inline", download)
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
+    # a thumbnail's link asks to be cached (the link is the same for a while); everything else is not kept
+    response.headers["Cache-Control"] = f"private, max-age={int(cache)}" if cache else "private, no-store"
     if not (info.content_type or "").endswith("/pdf"):  # the browser's PDF viewer does not run in a sandbox
         response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     current_app.logger.debug("local media served")

@@ -1,5 +1,7 @@
 """Stable app URLs for proofs: each checks role and tenant, audits views and downloads, and redirects to a
 short-lived presigned URL. Pages hold these URLs, never presigned ones, so an open page never goes stale."""
+from datetime import datetime, timezone
+
 from flask import Blueprint, abort, current_app, redirect, render_template, request
 from flask_login import current_user
 
@@ -41,7 +43,12 @@ def _redirect(media, purpose):
         current_app.logger.exception("presigning failed")
         abort(503)
     response = redirect(link.url, code=302)
-    response.headers["Cache-Control"] = "no-store"
+    if purpose == "thumbnail":
+        # the link is shared for a while: the browser may keep this redirect until just before the link expires
+        left = int((link.expires_at - datetime.now(timezone.utc)).total_seconds()) - 1
+        response.headers["Cache-Control"] = f"private, max-age={max(0, left)}"
+    else:
+        response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
 

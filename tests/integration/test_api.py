@@ -1,7 +1,7 @@
 """GET /api/shifts/<id>/media: the JSON shape, working URLs until they expire, and JSON errors."""
 import time
 
-from tests.media_fixtures import pdf_bytes
+from tests.media_fixtures import pdf_bytes, store_proof
 
 
 def test_owner_gets_each_proof_with_urls_and_expiry(client, auth, proofs):
@@ -50,7 +50,7 @@ def test_several_proofs_are_all_listed(client, auth, proofs):
     from portal.media import orchestrator
     from portal.media.orchestrator import Upload
 
-    orchestrator().store_cancellation_proof(proofs.a.cancellation, Upload(io.BytesIO(pdf_bytes()), "b.pdf"),
+    store_proof(proofs.a.cancellation, Upload(io.BytesIO(pdf_bytes()), "b.pdf"),
                                             actor=proofs.a.emp1)
     auth.login(proofs.a.manager)
     names = [m["original_filename"] for m in client.get(f"/api/shifts/{proofs.a.shift1.id}/media").get_json()["media"]]

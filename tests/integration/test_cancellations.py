@@ -51,8 +51,8 @@ def test_htmx_request_is_answered_with_a_redirect_header(client, auth, world):
     assert response.status_code == 204 and response.headers["HX-Redirect"] == "/cancellations/"
 
 
-@pytest.mark.parametrize("bad", ["html named jpg", "pdf with javascript", "truncated jpeg", "empty"])
-def test_a_refused_file_keeps_the_reason_and_stores_nothing(client, auth, world, bad):
+@pytest.mark.parametrize("bad", ["html named jpg", "empty", "pixel flood png"])
+def test_a_file_refused_by_the_request_keeps_the_reason_and_stores_nothing(client, auth, world, bad):
     auth.login(world.a.emp1)
     data, name, _ = REFUSED[bad]
     before = (_counts(), _objects())
@@ -65,6 +65,48 @@ def test_a_refused_file_keeps_the_reason_and_stores_nothing(client, auth, world,
     assert (_counts(), _objects()) == ((cancellations, media, events + 1), before[1])  # only the rejection's audit
     rejection = db.session.execute(db.select(AuditEvent).where(AuditEvent.action == "media.reject")).scalar_one()
     assert rejection.actor_id == world.a.emp1.id and rejection.detail["code"] == REFUSED[bad][2]
+
+
+@pytest.mark.parametrize("bad, message", [("pdf with javascript", "This PDF contains a script"),
+                                          ("truncated jpeg", "damaged or incomplete")])
+def test_a_file_refused_by_the_worker_shows_its_message_and_stores_nothing_under_a_final_key(
+        client, auth, world, bad, message):
+    world.a.emp1.language = "en"
+    db.session.commit()
+    auth.login(world.a.emp1)
+    data, name, code = REFUSED[bad]
+    response = _post(client, "/cancellations/", shift_id=world.a.shift1.id, reason="Keep this text",
+                     proofs=[(io.BytesIO(jpeg_bytes()), "good.jpg"), (io.BytesIO(data), name)])
+    assert response.status_code == 302
+    cancellation = db.session.execute(db.select(ShiftCancellation)).scalar_one()
+    good, refused = sorted(cancellation.uploads, key=lambda m: m.original_filename != "good.jpg")
+    assert (good.status, refused.status) == ("ready", "refused")
+    assert refused.refusal_code == code and message in refused.refusal_message
+    assert _objects() == sorted([good.storage_key, good.thumbnail_key])  # the incoming objects are gone too
+    assert cancellation.submitted_at is None  # not shown to managers while a file is refused
+    page = client.get("/cancellations/").get_data(as_text=True)
+    assert message in page and 'name="replaces"' in page
+    auth.logout()
+    auth.login(world.a.owner)
+    assert "Keep this text" not in client.get("/cancellations/").get_data(as_text=True)
+
+
+def test_replacing_the_refused_file_sends_the_request(client, auth, world):
+    auth.login(world.a.emp1)
+    data, name, _ = REFUSED["pdf with javascript"]
+    _post(client, "/cancellations/", shift_id=world.a.shift1.id, reason="Flu",
+          proofs=[(io.BytesIO(jpeg_bytes()), "good.jpg"), (io.BytesIO(data), name)])
+    cancellation = db.session.execute(db.select(ShiftCancellation)).scalar_one()
+    refused = next(m for m in cancellation.uploads if m.status == "refused")
+    response = _post(client, f"/cancellations/{cancellation.id}/proofs", htmx=True, replaces=refused.id,
+                     proofs=(io.BytesIO(pdf_bytes()), "clean.pdf"))
+    assert response.status_code == 200 and "clean.pdf" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert sorted(m.original_filename for m in cancellation.uploads) == ["clean.pdf", "good.jpg"]
+    assert cancellation.submitted_at is not None
+    auth.logout()
+    auth.login(world.a.owner)
+    assert "Flu" in client.get("/cancellations/").get_data(as_text=True)
 
 
 def test_htmx_error_answers_only_the_feedback_block(client, auth, world):
@@ -169,11 +211,23 @@ def test_without_javascript_a_refused_added_file_answers_422_with_the_page(clien
     auth.login(proofs.a.emp1)
     before = _objects()
     response = _post(client, f"/cancellations/{proofs.a.cancellation.id}/proofs",
-                     proofs=(io.BytesIO(REFUSED["pdf with javascript"][0]), "note.pdf"))
+                     proofs=(io.BytesIO(REFUSED["html named jpg"][0]), "note.jpg"))
     page = response.get_data(as_text=True)
     assert response.status_code == 422 and "<html" in page
-    assert "This PDF contains a script" in page or "сценарий" in page
+    assert "This kind of file is not accepted" in page or "не принимаются" in page
     assert f'id="cancellation-{proofs.a.cancellation.id}"' in page and _objects() == before
+
+
+def test_without_javascript_a_file_the_worker_refuses_is_shown_on_the_card(client, auth, proofs):
+    proofs.a.emp1.language = "en"
+    db.session.commit()
+    auth.login(proofs.a.emp1)
+    before = _objects()
+    response = _post(client, f"/cancellations/{proofs.a.cancellation.id}/proofs",
+                     proofs=(io.BytesIO(REFUSED["pdf with javascript"][0]), "note.pdf"))
+    assert response.status_code == 303 and _objects() == before
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "This PDF contains a script" in page and "note.pdf" in page
 
 
 def test_proofs_are_refused_when_the_request_is_decided_during_the_upload(client, auth, proofs, app, monkeypatch):
@@ -266,7 +320,7 @@ def test_a_second_request_for_the_same_shift_is_refused(client, auth, world):
     from portal.media import orchestrator
     from portal.media.orchestrator import Upload
 
-    validated = [orchestrator().validate(Upload(io.BytesIO(jpeg_bytes()), "b.jpg"))]
+    validated = [orchestrator().check(Upload(io.BytesIO(jpeg_bytes()), "b.jpg"))]
     with pytest.raises(cancellations.WorkflowError):  # e.g. a second tab that still shows the shift
         cancellations.request_cancellation(world.a.shift1, "two", validated, actor=world.a.emp1)
     assert db.session.execute(db.select(db.func.count(ShiftCancellation.id))).scalar() == 1
@@ -284,25 +338,27 @@ def test_a_request_still_uploading_is_invisible_and_cannot_be_decided(client, au
     assert cancellation.status == "pending"
 
 
+class FailingPut:
+    """The app's store, except that the put number `fail_on` raises."""
+
+    def __init__(self, real, fail_on):
+        self.real, self.fail_on, self.puts = real, fail_on, 0
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def put(self, key, stream, **kwargs):
+        from portal.media.storage import StorageError
+
+        self.puts += 1
+        if self.puts == self.fail_on:
+            raise StorageError("the store went away", operation="put", key=key)
+        return self.real.put(key, stream, **kwargs)
+
+
 def test_failure_on_a_later_file_leaves_no_object_behind(client, auth, world, app):
-    from portal.media.storage import StorageError
-
     real = app.extensions["media_storage"]
-
-    class FailsOnFourthPut:
-        def __init__(self):
-            self.puts = 0
-
-        def __getattr__(self, name):
-            return getattr(real, name)
-
-        def put(self, key, stream, **kwargs):
-            self.puts += 1
-            if self.puts == 4:
-                raise StorageError("the store went away", operation="put", key=key)
-            return real.put(key, stream, **kwargs)
-
-    app.extensions["media_storage"] = FailsOnFourthPut()
+    app.extensions["media_storage"] = FailingPut(real, fail_on=2)  # the second file's incoming put
     auth.login(world.a.emp1)
     response = _post(client, "/cancellations/", shift_id=world.a.shift1.id, reason="x",
                      proofs=[(io.BytesIO(jpeg_bytes()), "1.jpg"), (io.BytesIO(jpeg_bytes(color=(1, 1, 1))), "2.jpg")])
@@ -310,6 +366,24 @@ def test_failure_on_a_later_file_leaves_no_object_behind(client, auth, world, ap
     assert [o.key for o in real.iter_objects()] == [] and _counts() == (0, 0, 0)
     db.session.refresh(world.a.shift1)
     assert world.a.shift1.status == "scheduled"
+
+
+def test_a_job_that_fails_on_the_store_leaves_its_row_processing_for_the_retry(client, auth, world, app):
+    from portal import cancellations
+
+    real = app.extensions["media_storage"]
+    app.extensions["media_storage"] = FailingPut(real, fail_on=3)  # the job's thumbnail put, after the file's
+    auth.login(world.a.emp1)
+    response = _post(client, "/cancellations/", shift_id=world.a.shift1.id, reason="x",
+                     proofs=(io.BytesIO(jpeg_bytes()), "1.jpg"))
+    assert response.status_code == 302
+    row = db.session.execute(db.select(MediaObject)).scalar_one()
+    assert row.status == "processing" and _objects() == [row.incoming_key]  # nothing half-written under the final key
+    app.extensions["media_storage"] = real
+    cancellations.process_proof(row.id)  # what the queue's retry (or verify --fix) runs
+    db.session.expire_all()
+    assert row.status == "ready" and _objects() == sorted([row.storage_key, row.thumbnail_key])
+    assert db.session.get(ShiftCancellation, row.subject_id).submitted_at is not None
 
 
 def test_without_javascript_a_refused_action_goes_back_with_a_message(client, auth, proofs):

@@ -80,9 +80,9 @@ def test_a_page_left_open_an_hour_still_shows_its_thumbnail(client, auth, proofs
 
 
 def test_deleted_proof_is_404(client, auth, proofs):
-    from portal.media import orchestrator
+    from tests.media_fixtures import remove_proof
 
-    orchestrator().delete_media(proofs.a.proof, actor=proofs.a.emp1)
+    remove_proof(proofs.a.proof, actor=proofs.a.emp1)
     auth.login(proofs.a.owner)
     assert client.get(f"/media/{proofs.a.proof.id}/view").status_code == 404
 
@@ -149,3 +149,34 @@ def test_the_api_refuses_a_request_started_by_another_site_and_writes_no_event(c
     response = client.get(f"/api/shifts/{proofs.a.shift1.id}/media", headers={"Sec-Fetch-Site": "cross-site"})
     assert response.status_code == 403 and response.get_json()["error"]["code"] == "cross_site"
     assert _actions() == before
+
+
+def test_a_thumbnail_redirect_is_privately_cacheable_and_the_same_for_everyone_of_a_role(client, auth, proofs, app):
+    import re
+
+    from tests.conftest import Factory
+
+    second_manager = Factory().user(proofs.a.owner, "manager")
+    locations = []
+    for viewer in (proofs.a.manager, second_manager):
+        auth.login(viewer)
+        response = client.get(f"/media/{proofs.a.proof.id}/thumbnail")
+        assert response.status_code == 302
+        cache = response.headers["Cache-Control"]
+        assert cache.startswith("private, max-age=")
+        max_age = int(re.search(r"max-age=(\d+)", cache).group(1))
+        assert 0 < max_age <= app.config["MEDIA_URL_TTL_MANAGER"]  # never beyond the role's link lifetime
+        locations.append(response.headers["Location"])
+        auth.logout()
+    assert locations[0] == locations[1]  # one link for the window: the browser's cached image is used again
+    expires = int(parse_qs(urlsplit(locations[0]).query)["expires"][0])
+    assert expires <= time.time() + app.config["MEDIA_URL_TTL_MANAGER"]
+    served = client.get(locations[0])
+    assert served.status_code == 200 and served.headers["Cache-Control"].startswith("private, max-age=")
+
+
+def test_view_and_download_redirects_are_never_cached(client, auth, proofs):
+    auth.login(proofs.a.owner)
+    for purpose in ("view", "download"):
+        response = client.get(f"/media/{proofs.a.proof.id}/{purpose}")
+        assert response.status_code == 302 and response.headers["Cache-Control"] == "no-store"

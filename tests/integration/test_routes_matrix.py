@@ -43,6 +43,8 @@ MATRIX = [
                                          b_manager=404, b_emp1=403, anonymous=401)),
     ("POST", "/cancellations/", row(a_owner=403, a_manager=403, a_emp1=422, a_emp2=302, b_owner=403, b_manager=403,
                                     b_emp1=422, anonymous=302)),
+    ("GET", "/cancellations/{c}/card", row(a_owner=403, a_manager=403, a_emp1=200, a_emp2=404, b_owner=403,
+                                           b_manager=403, b_emp1=404, anonymous=302)),
     ("POST", "/cancellations/{c}/proofs", row(a_owner=403, a_manager=403, a_emp1=303, a_emp2=404, b_owner=403,
                                               b_manager=403, b_emp1=404, anonymous=302)),
     ("POST", "/cancellations/{c}/proofs/{m}/delete", row(a_owner=403, a_manager=403, a_emp1=303, a_emp2=404,

@@ -39,7 +39,9 @@ def compose():
 
 def test_compose_has_the_stack_with_healthchecks_and_volumes():
     services = compose()["services"]
-    assert {"db", "minio", "init", "app", "nginx", "redis"} <= set(services)
+    assert {"db", "minio", "init", "app", "worker", "nginx", "redis"} <= set(services)
+    assert services["worker"]["command"] == ["flask", "queue", "worker"]
+    assert env_value(".env.compose", "REDIS_URL").startswith("redis://redis:6379/")
     for name in ("db", "minio", "app", "nginx", "redis"):
         assert "healthcheck" in services[name], name
     init = " ".join(services["init"]["command"])

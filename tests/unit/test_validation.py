@@ -33,7 +33,7 @@ def test_wrong_type_message_says_what_is_allowed(app):
     with app.test_request_context(headers={"Accept-Language": "en"}):
         with pytest.raises(ValidationError) as refused:
             validate(data, filename, max_bytes=LIMIT, max_pixels=PIXELS)
-        assert "Allowed: JPEG, PNG or WebP photos and PDF documents." in str(refused.value)
+        assert "Allowed: JPEG, PNG, WebP or HEIC photos and PDF documents." in str(refused.value)
 
 
 @pytest.mark.parametrize("name", list(ACCEPTED))

@@ -10,7 +10,7 @@ from portal.media import orchestrator, storage
 from portal.media.orchestrator import Upload
 from portal.models import AuditEvent, MediaObject
 from tests.conftest import Factory
-from tests.media_fixtures import drop_bucket, jpeg_bytes, pdf_bytes
+from tests.media_fixtures import drop_bucket, jpeg_bytes, pdf_bytes, store_proof, remove_proof
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def stored(media_app):
     for shift, data, name in [(first, jpeg_bytes(), "a.jpg"), (first, pdf_bytes(), "b.pdf"),
                               (second, jpeg_bytes(color=(0, 0, 200)), "c.jpg")]:
         cancellation = factory.cancellation(shift)
-        media.append(orchestrator().store_cancellation_proof(cancellation, Upload(io.BytesIO(data), name),
+        media.append(store_proof(cancellation, Upload(io.BytesIO(data), name),
                                                              actor=employee))
     return {"shift": first, "media": media, "employee": employee}
 
@@ -87,7 +87,7 @@ def test_restore_from_backup_brings_back_a_deleted_object(media_app, stored, bac
 
     bucket = build_storage(media_app.config)
     for version in list(bucket.iter_versions(media.storage_key)):  # gone for good, even from the history
-        bucket.delete(media.storage_key, version_id=version[1])
+        bucket.delete(media.storage_key, version_id=version.version_id)
     assert not storage().exists(media.storage_key)
     output = run(media_app, "restore", "--from", backup_bucket, "--key", media.storage_key)
     assert "1 object(s) restored" in output
@@ -113,7 +113,7 @@ def test_restore_an_older_version_from_the_bucket(media_app, stored):
 
 def test_a_proof_deleted_by_mistake_comes_back_from_the_versions(media_app, stored):
     media = stored["media"][2]
-    orchestrator().delete_media(media, actor=stored["employee"])
+    remove_proof(media, actor=stored["employee"])
     assert not storage().exists(media.storage_key)
     output = run(media_app, "restore", "--media", str(media.id))
     assert "2 object(s) restored" in output
@@ -132,7 +132,7 @@ def test_restore_needs_exactly_one_target(media_app):
 def test_backup_keeps_what_was_deleted_from_the_bucket_and_restore_brings_it_back(media_app, stored, backup_bucket):
     run(media_app, "backup", "--to", backup_bucket)
     media = stored["media"][0]
-    orchestrator().delete_media(media, actor=stored["employee"])
+    remove_proof(media, actor=stored["employee"])
     second = run(media_app, "backup", "--to", backup_bucket)
     assert "manifest lists 6 (2 no longer in the bucket, kept)" in second
     output = run(media_app, "restore", "--from", backup_bucket, "--media", str(media.id))
@@ -143,7 +143,7 @@ def test_backup_keeps_what_was_deleted_from_the_bucket_and_restore_brings_it_bac
 
 def test_restoring_the_thumbnail_last_shows_the_proof_again(media_app, stored):
     media = stored["media"][1]
-    orchestrator().delete_media(media, actor=stored["employee"])
+    remove_proof(media, actor=stored["employee"])
     run(media_app, "restore", "--key", media.storage_key)
     db.session.expire_all()
     assert db.session.get(MediaObject, media.id).deleted_at is not None  # the thumbnail is still missing

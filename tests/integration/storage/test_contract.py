@@ -101,3 +101,25 @@ def test_media_init_is_idempotent(media_app):
     result = media_app.test_cli_runner().invoke(args=["media", "init"])
     assert result.exit_code == 0, result.output
     assert "versioning" in result.output and "lifecycle" in result.output
+
+
+def test_iter_versions_gives_stored_objects_with_the_current_one_marked_latest(media_app, provider):
+    store = app_storage()
+    store.put(KEY, io.BytesIO(b"first"), content_type="application/pdf", metadata={})
+    store.put(KEY, io.BytesIO(b"second!"), content_type="application/pdf", metadata={})
+    versions = [v for v in store.iter_versions(KEY) if v.key == KEY]
+    latest = [v for v in versions if v.is_latest]
+    assert len(latest) == 1 and latest[0].size == len(b"second!") and not latest[0].is_delete_marker
+    assert len(versions) == (2 if provider == "s3" else 1)  # a folder keeps no history
+
+
+def test_restore_version_brings_back_an_older_version_or_says_there_is_none(media_app, provider):
+    store = app_storage()
+    first = store.put(KEY, io.BytesIO(b"first"), content_type="application/pdf", metadata={})
+    store.put(KEY, io.BytesIO(b"second!"), content_type="application/pdf", metadata={})
+    if provider == "local":
+        with pytest.raises(ObjectNotFoundError):
+            store.restore_version(KEY, "any")
+        return
+    restored = store.restore_version(KEY, first.version_id)
+    assert store.open(KEY).read() == b"first" and restored.version_id not in (None, first.version_id)

@@ -12,7 +12,7 @@ from portal.media import orchestrator, storage
 from portal.media.orchestrator import Upload
 from portal.media.storage import build_storage
 from tests.conftest import Factory
-from tests.media_fixtures import pdf_bytes, s3_settings
+from tests.media_fixtures import pdf_bytes, s3_settings, store_proof
 
 pytestmark = pytest.mark.real_s3
 
@@ -26,7 +26,7 @@ def provider():
 def proof(media_app):
     """A PDF proof stored through the orchestrator, and its employee."""
     case = Factory().pending_request()
-    media = orchestrator().store_cancellation_proof(case.cancellation, Upload(io.BytesIO(pdf_bytes()), "note.pdf"),
+    media = store_proof(case.cancellation, Upload(io.BytesIO(pdf_bytes()), "note.pdf"),
                                                     actor=case.employee)
     return media, case.employee, storage().open(media.storage_key).read()
 

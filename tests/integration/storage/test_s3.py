@@ -10,7 +10,7 @@ from portal.media import orchestrator, storage
 from portal.media.orchestrator import Upload
 from portal.models import AuditEvent
 from tests.conftest import Factory
-from tests.media_fixtures import jpeg_bytes
+from tests.media_fixtures import jpeg_bytes, store_proof
 
 
 @pytest.fixture
@@ -34,6 +34,8 @@ def test_media_init_turns_on_versioning_and_lifecycle(media_app, s3):
     rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket(media_app))["Rules"]
     expiry = next(r for r in rules if r["ID"] == "expire-noncurrent-versions")
     assert expiry["NoncurrentVersionExpiration"]["NoncurrentDays"] == media_app.config["MEDIA_NONCURRENT_EXPIRE_DAYS"]
+    incoming = next(r for r in rules if r["ID"] == "expire-incoming")
+    assert incoming["Filter"]["Prefix"] == "incoming/" and incoming["Expiration"]["Days"] == 1
 
 
 def test_media_init_reports_each_step(media_app):
@@ -54,22 +56,23 @@ def test_an_object_put_twice_keeps_both_versions(media_app, s3):
     assert storage().open(key).read() == b"second"
 
 
-def test_failed_commit_leaves_no_version_behind(media_app, s3):
+def test_a_failed_final_commit_leaves_no_version_under_the_final_keys(media_app, s3):
     case = Factory().pending_request()
     employee, cancellation = case.employee, case.cancellation
 
     def database_down(mapper, connection, target):
         raise OperationalError("INSERT", {}, Exception("connection lost"))
 
-    event.listen(AuditEvent, "before_insert", database_down)
+    event.listen(AuditEvent, "before_insert", database_down)  # the job's commit writes the upload's audit event
     try:
-        with pytest.raises(OperationalError):
-            orchestrator().store_cancellation_proof(cancellation, Upload(io.BytesIO(jpeg_bytes()), "a.jpg"),
-                                                    actor=employee)
+        row = store_proof(cancellation, Upload(io.BytesIO(jpeg_bytes()), "a.jpg"), actor=employee)
     finally:
         event.remove(AuditEvent, "before_insert", database_down)
     listing = s3.list_object_versions(Bucket=bucket(media_app))
-    assert listing.get("Versions", []) == [] and listing.get("DeleteMarkers", []) == []
+    # the job will be retried: its incoming bytes wait, and nothing it put under the final keys is left
+    assert row.status == "processing"
+    assert [v["Key"] for v in listing.get("Versions", [])] == [row.incoming_key]
+    assert listing.get("DeleteMarkers", []) == []
 
 
 @pytest.mark.real_s3

@@ -9,7 +9,7 @@ from portal.extensions import db
 from portal.media import orchestrator
 from portal.media.orchestrator import Upload
 from tests.conftest import IsolatedClient, World, Factory, csrf_token_from
-from tests.media_fixtures import jpeg_bytes, pdf_bytes
+from tests.media_fixtures import jpeg_bytes, pdf_bytes, store_proof
 
 QUOTA = 2_000_000
 
@@ -23,7 +23,7 @@ def uploaded(media_app):
         cancellation = factory.cancellation(business.shift1)
         for index in range(count):
             data = pdf_bytes() if index % 2 else jpeg_bytes(color=(index * 40, 10, 10))
-            orchestrator().store_cancellation_proof(cancellation, Upload(io.BytesIO(data), f"{index}.bin"),
+            store_proof(cancellation, Upload(io.BytesIO(data), f"{index}.bin"),
                                                     actor=business.emp1)
     return world
 
@@ -114,9 +114,11 @@ def test_counters_move_with_delete_and_restore_in_the_same_transaction(media_app
     before = _kept(owner_id)
     row = db.session.execute(db.select(MediaObject).where(MediaObject.owner_id == owner_id)).scalars().first()
     size = row.size + row.thumbnail_size
-    orchestrator().delete_media(row, actor=uploaded.a.emp1)
+    assert orchestrator().hide_media(row, actor=uploaded.a.emp1)
+    db.session.commit()
     assert _kept(owner_id) == (before[0] - 2, before[1] - size)
-    orchestrator().delete_media(row, actor=uploaded.a.emp1)  # a second delete (another tab) counts nothing
+    assert not orchestrator().hide_media(row, actor=uploaded.a.emp1)  # a second delete (another tab) counts nothing
+    db.session.commit()
     assert _kept(owner_id) == (before[0] - 2, before[1] - size)
     for key in (row.storage_key, row.thumbnail_key):  # the objects are back (as a restore brings them)
         orchestrator().storage.put(key, io.BytesIO(b"x"), content_type="image/jpeg", metadata={})

@@ -9,7 +9,7 @@ from portal.media import orchestrator, storage
 from portal.media.orchestrator import Upload
 from portal.models import MediaObject, utcnow
 from tests.conftest import Factory
-from tests.media_fixtures import jpeg_bytes, pdf_bytes
+from tests.media_fixtures import jpeg_bytes, pdf_bytes, store_proof
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def planted(media_app):
     """One healthy proof, and one of each problem."""
     case = Factory().pending_request()
     owner, employee, cancellation = case.owner, case.employee, case.cancellation
-    store = lambda data, name: orchestrator().store_cancellation_proof(  # noqa: E731
+    store = lambda data, name: store_proof(  # noqa: E731
         cancellation, Upload(io.BytesIO(data), name), actor=employee)
     healthy, missing, corrupted, thumbless = (store(jpeg_bytes(), "ok.jpg"), store(pdf_bytes(), "gone.pdf"),
                                               store(jpeg_bytes(color=(1, 2, 3)), "bad.jpg"),
@@ -123,3 +123,35 @@ def test_a_request_whose_upload_never_finished_gives_its_shift_back(media_app, p
     db.session.expire_all()
     assert db.session.get(ShiftCancellation, crashed_id) is None
     assert db.session.get(Shift, shift_id).status == "scheduled"
+
+
+def test_fix_queues_a_stuck_job_again_and_deletes_unclaimed_incoming_objects(media_app):
+    """A worker that died for good leaves a processing row and its incoming bytes: verify --fix finishes the job;
+    bytes put by a request that died before its commit have no row and are deleted."""
+    from portal import cancellations
+    from portal.media.validation import check_upload
+
+    case = Factory().pending_request()
+    checked = check_upload(io.BytesIO(jpeg_bytes()), "late.jpg", max_bytes=10**7, max_pixels=10**8)
+    [row] = orchestrator().receive(context="shift_cancellation", owner_id=case.owner.id,
+                                   subject_id=case.cancellation.id, shift_id=case.shift.id, files=[checked],
+                                   actor=case.employee)
+    row.created_at = utcnow() - timedelta(minutes=11)  # committed, but no job ever ran it (Redis lost its queue)
+    db.session.commit()
+    stray = f"incoming/{case.owner.id}/0000-no-row"
+    storage().put(stray, io.BytesIO(b"a request died before its commit"), content_type="image/jpeg", metadata={})
+    output = media_app.test_cli_runner().invoke(args=["media", "verify", "--grace-minutes", "0"]).output
+    assert "stuck_processing" in output and "unclaimed_incoming" in output and row.incoming_key not in output
+    result = media_app.test_cli_runner().invoke(args=["media", "verify", "--fix", "--quick", "--grace-minutes", "0"])
+    assert "fixed stuck_processing" in result.output and "fixed unclaimed_incoming" in result.output, result.output
+    db.session.expire_all()
+    assert row.status == "ready" and not storage().exists(stray) and not storage().exists(row.incoming_key)
+    assert cancellations.proof_of(case.cancellation, row.id) is not None
+
+
+def test_a_young_incoming_object_is_left_alone(media_app):
+    case = Factory().pending_request()
+    young = f"incoming/{case.owner.id}/0000-in-flight"
+    storage().put(young, io.BytesIO(b"a request is about to commit"), content_type="image/jpeg", metadata={})
+    result = media_app.test_cli_runner().invoke(args=["media", "verify", "--fix", "--quick"])
+    assert "unclaimed_incoming" not in result.output and storage().exists(young)

@@ -1,0 +1,29 @@
+"""What every benchmark shares: the repository root on sys.path, the S3 server of the run, the results folder."""
+import json
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ["PORTAL_DOTENV"] = "none"
+
+
+@contextmanager
+def s3_endpoint():
+    """(endpoint, server kind, (access key, secret key)): moto started here, or Ceph RGW with TEST_S3=ceph."""
+    from tests.s3_server import CephServer, MotoServer
+
+    server = CephServer() if os.environ.get("TEST_S3") == "ceph" else MotoServer()
+    try:
+        yield server.endpoint, server.kind, (server.access_key, server.secret_key)
+    finally:
+        server.stop()
+
+
+def write_results(name, report):
+    """Keep a run's figures in bench/results/NAME."""
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / name).write_text(json.dumps(report, indent=1))

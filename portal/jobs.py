@@ -1,0 +1,107 @@
+"""The processing queue: RQ on Redis when REDIS_URL is set; without it, jobs run inline in the request.
+
+RQ's worker forks a work-horse for every job, so a decoder that crashes on a hostile file (PDFium, Pillow,
+libheif) ends one job's process, never the worker or a web worker, and RQ retries the job. Any number of
+`flask queue worker` processes, on any machines, take jobs from the same Redis queue.
+"""
+import importlib
+import logging
+
+import click
+import redis
+from flask import current_app, has_app_context
+from flask.cli import AppGroup
+
+log = logging.getLogger("portal.jobs")
+queue_cli = AppGroup("queue", help="Run processing workers (RQ on REDIS_URL).")
+RESULT_TTL = 3600  # seconds a finished job's record stays in Redis
+FAILURE_TTL = 7 * 86400  # a job that failed every retry stays visible for a week (verify re-queues its row)
+
+
+class QueueUnavailableError(Exception):
+    """Redis cannot be reached, so nothing may be accepted that no worker would ever process."""
+
+
+def init_app(app):
+    """Keep the app's RQ queue (or None: inline mode) in app.extensions; register `flask queue`."""
+    app.extensions["queue"] = _build_queue(app.config) if app.config.get("REDIS_URL") else None
+    app.cli.add_command(queue_cli)
+
+
+def _build_queue(config):
+    from rq import Queue
+
+    # Short socket timeouts: a Redis that hangs answers an upload with 503 in seconds, not at nginx's deadline.
+    connection = redis.Redis.from_url(config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5)
+    return Queue(config["QUEUE_NAME"], connection=connection, default_timeout=config["QUEUE_JOB_TIMEOUT"])
+
+
+def queue():
+    """The app's RQ queue, or None when jobs run inline."""
+    return current_app.extensions.get("queue")
+
+
+def require_queue():
+    """Raise QueueUnavailableError unless a job could be queued now (inline mode always can)."""
+    rq_queue = queue()
+    if rq_queue is None:
+        return
+    try:
+        rq_queue.connection.ping()
+    except redis.RedisError as error:
+        raise QueueUnavailableError(f"Redis at REDIS_URL cannot be reached: {error}") from error
+
+
+def enqueue(path, *args, description=None):
+    """Queue the function at the dotted path with args for a worker, or run it now in inline mode."""
+    rq_queue = queue()
+    if rq_queue is None:
+        _run_inline(path, args)
+        return
+    from rq import Retry
+
+    delays = current_app.config["QUEUE_RETRY_DELAYS"]
+    try:
+        rq_queue.enqueue(run, path, *args, retry=Retry(max=len(delays), interval=delays) if delays else None,
+                         result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL, description=description or path)
+    except redis.RedisError as error:
+        raise QueueUnavailableError(f"Redis at REDIS_URL cannot be reached: {error}") from error
+
+
+def _run_inline(path, args):
+    """What a worker would do, in this process: a failure is logged, and the row waits for verify --fix."""
+    try:
+        run(path, *args)
+    except Exception:
+        log.exception("job %s%r failed; `flask media verify --fix` runs it again", path, args)
+
+
+def run(path, *args):
+    """The function RQ calls: the job at path, inside an app context (built here under a bare `rq worker`)."""
+    module, name = path.rsplit(".", 1)
+    job = getattr(importlib.import_module(module), name)
+    if has_app_context():
+        return job(*args)
+    from . import create_app
+
+    with create_app().app_context():
+        return job(*args)
+
+
+@queue_cli.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+def worker_command(burst):
+    """Process jobs from the queue, one forked work-horse per job, retrying failed ones."""
+    from rq import Worker
+
+    from .extensions import db
+
+    rq_queue = queue()
+    if rq_queue is None:
+        raise click.ClickException("REDIS_URL is not set: jobs run inline in the web process; no worker is needed.")
+    import pikepdf  # noqa: F401  (loaded once here, not in every forked work-horse)
+    import pypdfium2  # noqa: F401
+
+    db.engine.dispose()  # every work-horse opens its own database connections
+    worker = Worker([rq_queue], connection=rq_queue.connection)
+    worker.work(burst=burst, with_scheduler=True, logging_level="INFO")

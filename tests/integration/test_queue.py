@@ -1,0 +1,177 @@
+"""Processing on a real queue: RQ on a real Redis, real workers. The upload answers before any decode; a worker
+makes the file ready; a work-horse killed mid-job is retried and nothing is lost or doubled; Redis down
+answers 503 with nothing stored."""
+import io
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import redis
+
+from portal.extensions import db
+from portal.models import AuditEvent, MediaObject, ShiftCancellation
+from tests.conftest import Auth, IsolatedClient, empty_database, make_app
+from tests.media_fixtures import jpeg_bytes, pdf_bytes
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.fixture
+def queue_redis_url():
+    """An empty Redis database of its own for the queue: TEST_QUEUE_REDIS_URL, else database 2 on loopback."""
+    url = os.environ.get("TEST_QUEUE_REDIS_URL", "redis://127.0.0.1:6379/2")
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis must be reachable in CI at {url}: {error}")
+        pytest.skip(f"REDIS TESTS SKIPPED: no Redis at {url} ({error}); set TEST_QUEUE_REDIS_URL")
+    client.flushdb()
+    yield url
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def queued(database_url, tmp_path, queue_redis_url):
+    """The app with REDIS_URL set (jobs go to RQ), a signed-in employee and a shift of theirs."""
+    from tests.conftest import Factory
+
+    settings = dict(REDIS_URL=queue_redis_url, QUEUE_RETRY_DELAYS=[0, 0])
+    app = make_app(database_url, tmp_path, **settings)
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        factory = Factory()
+        owner = factory.business()
+        employee = factory.user(owner, language="en")
+        shift = factory.shift(employee)
+        client = app.test_client()
+        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+        auth = Auth(client)
+        auth.login(employee)
+        yield type("Case", (), dict(app=app, client=client, auth=auth, employee=employee, shift=shift, owner=owner,
+                                    settings=settings, database_url=database_url, tmp_path=tmp_path,
+                                    redis_url=queue_redis_url))
+        empty_database()
+
+
+def _send(case, files):
+    token = case.auth.csrf_token("/cancellations/")
+    return case.client.post("/cancellations/", data={"csrf_token": token, "shift_id": case.shift.id,
+                                                     "reason": "Flu", "proofs": files})
+
+
+def _objects(case):
+    return sorted(o.key for o in case.app.extensions["media_storage"].iter_objects())
+
+
+def _rows():
+    db.session.expire_all()
+    return db.session.execute(db.select(MediaObject).order_by(MediaObject.id)).scalars().all()
+
+
+def _work(case):
+    """Run a burst worker in this process (RQ's SimpleWorker: the same job code, no fork)."""
+    from rq import SimpleWorker
+
+    queue = case.app.extensions["queue"]
+    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+
+
+def test_the_request_only_receives_and_a_worker_makes_the_proofs_ready(queued):
+    response = _send(queued, [(io.BytesIO(jpeg_bytes()), "photo.jpg"), (io.BytesIO(pdf_bytes()), "note.pdf")])
+    assert response.status_code == 302
+    rows = _rows()
+    assert [r.status for r in rows] == ["processing", "processing"]
+    assert _objects(queued) == sorted(r.incoming_key for r in rows)  # nothing under a final key yet
+    cancellation = db.session.execute(db.select(ShiftCancellation)).scalar_one()
+    assert cancellation.submitted_at is None  # managers do not see it yet
+    card = queued.client.get(f"/cancellations/{cancellation.id}/card").get_data(as_text=True)
+    assert "Checking the file" in card and 'hx-trigger="every 2s"' in card  # the card polls while processing
+    _work(queued)
+    rows = _rows()
+    assert [r.status for r in rows] == ["ready", "ready"]
+    assert _objects(queued) == sorted(k for r in rows for k in (r.storage_key, r.thumbnail_key))
+    db.session.refresh(cancellation)
+    assert cancellation.submitted_at is not None
+    card = queued.client.get(f"/cancellations/{cancellation.id}/card").get_data(as_text=True)
+    assert "Checking the file" not in card and "every 2s" not in card and "/thumbnail" in card
+
+
+def test_redis_down_answers_503_and_stores_nothing(queued):
+    from portal import jobs
+
+    queued.app.config["REDIS_URL"] = "redis://127.0.0.1:9/0"  # nothing listens there
+    queued.app.extensions["queue"] = jobs._build_queue(queued.app.config)
+    response = _send(queued, (io.BytesIO(jpeg_bytes()), "photo.jpg"))
+    assert response.status_code == 503
+    assert "nothing was saved" in response.get_data(as_text=True)
+    assert _rows() == [] and _objects(queued) == []
+    assert db.session.execute(db.select(ShiftCancellation)).first() is None
+    db.session.refresh(queued.shift)
+    assert queued.shift.status == "scheduled"
+
+
+def test_redis_failing_after_the_commit_undoes_the_upload(queued, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise redis.ConnectionError("Redis went away")
+
+    monkeypatch.setattr(queued.app.extensions["queue"], "enqueue", refuse)
+    response = _send(queued, (io.BytesIO(jpeg_bytes()), "photo.jpg"))
+    assert response.status_code == 503
+    assert _rows() == [] and _objects(queued) == []
+    db.session.refresh(queued.shift)
+    assert queued.shift.status == "scheduled"
+
+
+WORKER_THAT_DIES_ONCE = textwrap.dedent("""
+    import os, signal, sys
+    from pathlib import Path
+
+    import importlib
+
+    orchestrator = importlib.import_module("portal.media.orchestrator")  # portal.media.orchestrator() shadows it
+
+    flag, real = Path(sys.argv[1]), orchestrator.put_thumbnail
+
+    def dies_once(storage, row, thumbnail):
+        # the work-horse is killed after the file's put and before the thumbnail's, as a node or OOM kill would
+        if not flag.exists():
+            flag.write_text("killed")
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(storage, row, thumbnail)
+
+    orchestrator.put_thumbnail = dies_once
+    from portal import create_app
+    from portal.extensions import db
+    from rq import Worker
+
+    app = create_app()
+    with app.app_context():
+        queue = app.extensions["queue"]
+        db.engine.dispose()
+        Worker([queue], connection=queue.connection).work(burst=True, with_scheduler=False)
+""")
+
+
+def test_a_work_horse_killed_mid_job_is_retried_and_nothing_is_lost_or_doubled(queued):
+    response = _send(queued, (io.BytesIO(jpeg_bytes()), "photo.jpg"))
+    assert response.status_code == 302
+    flag = queued.tmp_path / "killed-once"
+    env = dict(os.environ, PORTAL_DOTENV="none", PORTAL_ENV="testing", DATABASE_URL=queued.database_url,
+               SECRET_KEY=queued.app.config["SECRET_KEY"], MEDIA_STORAGE_PROVIDER="local",
+               MEDIA_LOCAL_ROOT=queued.app.config["MEDIA_LOCAL_ROOT"], REDIS_URL=queued.redis_url,
+               QUEUE_RETRY_DELAYS="0,0")
+    db.session.close()
+    done = subprocess.run([sys.executable, "-c", WORKER_THAT_DIES_ONCE, str(flag)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert flag.exists(), done.stderr[-3000:]  # the first work-horse really died mid-job
+    assert "terminated unexpectedly" in done.stderr + done.stdout
+    [row] = _rows()
+    assert row.status == "ready", done.stderr[-3000:]
+    assert _objects(queued) == sorted([row.storage_key, row.thumbnail_key])  # incoming gone, nothing twice
+    uploads = db.session.execute(db.select(AuditEvent).where(AuditEvent.action == "media.upload")).scalars().all()
+    assert len(uploads) == 1
