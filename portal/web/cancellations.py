@@ -7,6 +7,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .. import audit, jobs, metrics
 from .. import cancellations as workflow
 from ..auth.guards import roles_required, tenant_get_or_404
+from ..inputs import MAX_ID
 from ..extensions import db
 from ..media import orchestrator
 from ..media.orchestrator import Upload
@@ -198,6 +199,8 @@ def _refused_proof(cancellation, media_id):
     """The refused file a new one replaces (None when none is named); 404 for anything else."""
     if media_id is None:
         return None
+    if not 1 <= media_id <= MAX_ID:
+        abort(404)
     media = workflow.proof_of(cancellation, media_id, statuses=("refused",))
     if media is None:
         abort(404)

@@ -15,12 +15,11 @@ from hypothesis import given, strategies as st
 
 from portal import create_app
 from portal.auth.forms import LoginForm, LogoutForm
-from portal.media import orchestrator
 from portal.media.orchestrator import Upload
 from portal.web.audit import AuditFilterForm
 from portal.web.forms import ActionForm, CancellationFilterForm, CancellationForm, DecisionForm
 from tests.conftest import PASSWORD, Factory, IsolatedClient, World, csrf_token_from, empty_database, make_app
-from tests.media_fixtures import jpeg_bytes
+from tests.media_fixtures import jpeg_bytes, store_proof
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,8 @@ FIELDS = {
     ("shifts.show", "GET"): Fields(),
     ("cancellations.index", "GET"): Fields(query=("before", "after", "page"), form=CancellationFilterForm),
     ("cancellations.create", "POST"): Fields(form=CancellationForm, files=("proofs",)),
-    ("cancellations.add_proofs", "POST"): Fields(form=ActionForm, files=("proofs",), extra_form=("compact",)),
+    ("cancellations.add_proofs", "POST"): Fields(form=ActionForm, files=("proofs",), extra_form=("compact", "replaces")),
+    ("cancellations.card", "GET"): Fields(),
     ("cancellations.remove_proof", "POST"): Fields(form=ActionForm, extra_form=("compact",)),
     ("cancellations.withdraw", "POST"): Fields(form=ActionForm, extra_form=("compact",)),
     ("cancellations.decide", "POST"): Fields(form=DecisionForm, extra_form=("compact",)),
@@ -141,8 +141,7 @@ def hostile_world(database_url, tmp_path_factory):
     with app.app_context():
         world = World(Factory())
         cancellation = Factory().cancellation(world.a.shift1)
-        proof = orchestrator().store_cancellation_proof(cancellation, Upload(io.BytesIO(jpeg_bytes()), "a.jpg"),
-                                                        actor=world.a.emp1)
+        proof = store_proof(cancellation, Upload(io.BytesIO(jpeg_bytes()), "a.jpg"), actor=world.a.emp1)
         state = SimpleNamespace(app=app, owner_email=world.a.owner.email, employee_id=world.a.emp1.id,
                                 shift_id=world.a.shift1.id, cancellation_id=cancellation.id, media_id=proof.id,
                                 media_key=proof.storage_key, users={"owner": world.a.owner.email,

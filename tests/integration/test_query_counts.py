@@ -9,13 +9,11 @@ PAGES = ("/", "/shifts/", "/cancellations/", "/audit/", "/api/shifts/{shift}/med
 def test_the_media_api_runs_at_most_six_queries(client, auth, proofs, count_queries, role):
     import io
 
-    from portal.media import orchestrator
     from portal.media.orchestrator import Upload
-    from tests.media_fixtures import jpeg_bytes
+    from tests.media_fixtures import jpeg_bytes, store_proof
 
     for index in range(3):  # more proofs must not mean more queries
-        orchestrator().store_cancellation_proof(proofs.a.cancellation, Upload(io.BytesIO(jpeg_bytes()), f"{index}.jpg"),
-                                                actor=proofs.a.emp1)
+        store_proof(proofs.a.cancellation, Upload(io.BytesIO(jpeg_bytes()), f"{index}.jpg"), actor=proofs.a.emp1)
     auth.login(getattr(proofs.a, role))
     queries = count_queries()
     response = client.get(f"/api/shifts/{proofs.a.shift1.id}/media")
