@@ -21,9 +21,10 @@ def create_app(config=None, profile=None):
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     _init_extensions(app)
     _register_blueprints(app)
-    from . import assets, cli, http, logs, media
+    from . import assets, cli, http, logs, mail, media
 
     assets.init_app(app)
+    mail.init_app(app)
     logs.init_app(app)
     http.init_app(app)
     media.init_app(app)
@@ -51,11 +52,12 @@ def _init_extensions(app):
 def _register_blueprints(app):
     from .auth import bp as auth_bp
     from . import metrics
-    from .web import account, api, audit, cancellations, health, home, local_media, media, shifts, storage
+    from .web import account, api, audit, cancellations, health, home, language, local_media, media, shifts, staff
+    from .web import storage
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(local_media.bp)
-    for module in (account, api, audit, cancellations, health, media, storage, metrics):
+    for module in (account, api, audit, cancellations, health, media, storage, metrics, staff, language):
         app.register_blueprint(module.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(shifts.bp)

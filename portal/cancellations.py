@@ -9,6 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import audit
 from .extensions import db
+from .mail import messages
 from .media import orchestrator
 from .media.storage import StorageError
 from .models import MediaObject, Shift, ShiftCancellation, utcnow
@@ -58,6 +59,7 @@ def request_cancellation(shift, reason, files, *, actor, source=None):
         cancellation.submitted_at = utcnow()
         audit.record("cancellation.request", actor=actor, owner_id=shift.owner_id, source=source,
                      shift_id=shift.id, detail={"cancellation_id": cancellation.id, "files": len(files)})
+        messages.new_request(cancellation)  # the mail commits with the request, or not at all
 
     try:
         orchestrator().store_cancellation_proofs(cancellation, files, actor=actor, source=source, on_ready=finish)
@@ -162,6 +164,7 @@ def decide(cancellation, approve, comment, *, actor, source=None):
     audit.record("cancellation.approve" if approve else "cancellation.reject", actor=actor,
                  owner_id=cancellation.owner_id, source=source, shift_id=cancellation.shift_id,
                  detail={"cancellation_id": cancellation.id, "comment": comment})
+    messages.decision(cancellation)
     db.session.commit()
     db.session.refresh(cancellation)
 

@@ -28,7 +28,8 @@ def init_app(app):
     from .web import link_args
 
     app.jinja_env.globals.update(role_label=labels.role_label, status_label=labels.status_label,
-                                 action_label=labels.action_label, link_args=link_args)
+                                 action_label=labels.action_label, link_args=link_args,
+                                 person_status_label=labels.person_status_label)
     app.add_template_filter(_local_time, "localtime")
     app.add_template_filter(_group_by_day, "groupby_day")
     app.add_template_filter(lambda day: format_date(day, "EEE d MMM"), "format_day")

@@ -21,7 +21,9 @@ from . import business_day_start, filled
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 ACTIONS = ("media.upload", "media.view", "media.download", "media.delete", "media.reject", "media.restore",
            "media.api_links",
-           "cancellation.request", "cancellation.withdraw", "cancellation.approve", "cancellation.reject")
+           "cancellation.request", "cancellation.withdraw", "cancellation.approve", "cancellation.reject",
+           "business.create", "staff.invite", "staff.resend", "staff.deactivate", "staff.reactivate", "staff.role",
+           "account.password_set", "account.password_change", "account.password_reset_request")
 
 
 class AuditFilterForm(FlaskForm):
