@@ -315,3 +315,4 @@ def proofs(world):
         business.proof = orchestrator().store_cancellation_proof(
             business.cancellation, Upload(_io.BytesIO(jpeg_bytes()), "справка.jpg"), actor=business.emp1)
     return world
+from tests.smtp_server import mail_app, mail_client, smtp_server  # noqa: E402,F401  (fixtures)
