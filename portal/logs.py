@@ -17,6 +17,8 @@ SECRET_PATTERNS = [
     (re.compile(r"((?<![\w-])(?:signature|token|password|csrf_token)=)[^&\s\"']+", re.I), r"\1[redacted]"),
     (re.compile(r"((?:session|remember_token)=)[^;\s\"']+", re.I), r"\1[redacted]"),
     (re.compile(r"(Signature=)[0-9a-f]{16,}", re.I), r"\1[redacted]"),
+    # set-password links carry their token in the path (portal/accounts/links.py)
+    (re.compile(r"(/(?:invitation|reset-password)/)[A-Za-z0-9._-]+"), r"\1[redacted]"),
 ]
 LOGGERS = ("portal", "portal.media", "portal.request", "werkzeug", "gunicorn.access", "gunicorn.error")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -37,6 +39,8 @@ class RedactFilter(logging.Filter):
         cleaned = redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, ()
+        if isinstance(getattr(record, "path", None), str):
+            record.path = redact(record.path)  # the JSON line's own path field
         if has_request_context():
             record.request_id = g.get("request_id", "-")
         return True

@@ -152,8 +152,9 @@ class Factory:
 
     def user(self, owner, role="employee", name=None, **fields):
         """A manager or employee of the owner's business."""
+        fields.setdefault("password_hash", password_hash())
         user = User(email=self._email(role), display_name=name or f"{role} {self.counter}", role=role,
-                    owner_id=owner.id, password_hash=password_hash(), **fields)
+                    owner_id=owner.id, **fields)
         db.session.add(user)
         db.session.commit()
         return user
