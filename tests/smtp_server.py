@@ -36,7 +36,7 @@ class Inbox:
         with self._lock:
             return [m for m in self.messages if address.lower() in m["To"].lower()]
 
-    def wait_for(self, address, count=1, timeout=15):
+    def wait_for(self, address, count=1, timeout=30):
         """Wait until count messages for address arrived (mail goes out after the response); return them."""
         deadline = time.monotonic() + timeout
         while len(self.to(address)) < count:
