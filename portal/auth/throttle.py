@@ -12,6 +12,9 @@ every machine sees the same counts; memory for `make run`), under three keys:
 
 A successful sign-in is not counted and resets nothing, so an attacker cannot clear counts with an account of
 their own. Emails are hashed before they become keys.
+
+The same counters, under their own keys, limit "forgot password" requests (PASSWORD_RESET_*), where every request
+counts because every request may send a mail.
 """
 import hashlib
 import math
