@@ -20,7 +20,7 @@ SECRET_PATTERNS = [
     # set-password links carry their token in the path (portal/accounts/links.py)
     (re.compile(r"(/(?:invitation|reset-password)/)[A-Za-z0-9._-]+"), r"\1[redacted]"),
 ]
-LOGGERS = ("portal", "portal.media", "portal.request", "werkzeug", "gunicorn.access", "gunicorn.error")
+LOGGERS = ("portal", "portal.media", "portal.mail", "portal.request", "werkzeug", "gunicorn.access", "gunicorn.error")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 

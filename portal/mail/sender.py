@@ -1,7 +1,8 @@
-"""Sending what the outbox holds: SMTP (smtplib), or the log in development; claims, retries with backoff."""
+"""Sending what the outbox holds: SMTP (smtplib), or the console in development; claims, retries with backoff."""
 import logging
 import smtplib
 import ssl
+import sys
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
@@ -42,28 +43,29 @@ class SMTPTransport:
         return smtp
 
 
-class _LogConnection:
+class _ConsoleConnection:
     def quit(self):
         pass
 
     def send_message(self, message):
+        # The console, not the log: the text holds live set-password links, which logs never carry.
         text = message.get_body(("plain",)).get_content()
-        log.info("mail.console (development: written here, not sent) to=%s subject=%s\n%s",
-                 message["To"], message["Subject"], text)
+        print(f"--- mail (development: shown here, not sent) to {message['To']}: {message['Subject']}\n{text}---",
+              file=sys.stderr, flush=True)
 
 
-class LogTransport:
-    """Development and tests without a mail server: each message is written to the log and counts as sent."""
+class ConsoleTransport:
+    """Development and tests without a mail server: each message is printed to the console and counts as sent."""
 
     def connect(self):
-        return _LogConnection()
+        return _ConsoleConnection()
 
 
 def build_transport(config):
-    """SMTP when MAIL_SERVER is set; the log in development and testing; None (mail waits) in production."""
+    """SMTP when MAIL_SERVER is set; the console in development and testing; None (mail waits) in production."""
     if config["MAIL_SERVER"]:
         return SMTPTransport(config)
-    return None if config["PORTAL_ENV"] == "production" else LogTransport()
+    return None if config["PORTAL_ENV"] == "production" else ConsoleTransport()
 
 
 def transport():

@@ -2,6 +2,7 @@
 SMTP outage and retried with backoff; decisions and new requests reach the right people in their language."""
 import io
 import logging
+import secrets
 from datetime import timedelta
 
 import pytest
@@ -111,17 +112,20 @@ def test_the_storage_page_counts_mail_waiting_for_the_business(mail_app, mail_cl
     assert 'data-figure="mail-waiting">0<' in mail_client.get("/storage/").get_data(as_text=True)
 
 
-def test_in_development_mail_is_written_to_the_log_and_counts_as_sent(app, client, auth, world, caplog):
+def test_in_development_mail_is_shown_on_the_console_not_in_the_log(app, client, auth, world, capsys, caplog):
     auth.login(world.a.owner)
-    with caplog.at_level(logging.INFO, logger="portal.mail"):
+    capsys.readouterr()
+    with caplog.at_level(logging.INFO):
         assert _invite(client).status_code == 303
     assert [r.status for r in _outbox()] == ["sent"]
-    assert "mail.console" in caplog.text and "/invitation/" in caplog.text
+    shown = capsys.readouterr().err
+    assert "You are invited to Alpha" in shown and "http://localhost/invitation/" in shown
+    assert "mail.sent" in caplog.text and "/invitation/" not in caplog.text
 
 
 def test_in_production_without_a_mail_server_mail_waits(database_url, tmp_path, app, world):
     held = make_app(database_url, tmp_path, PORTAL_ENV="production", RATELIMIT_STORAGE_URI="memory://",
-                    SECRET_KEY="f3b1c9a7e5d2046b8a1c3e5f7092b4d6c8e0a2f4b6d8c1e3")
+                    SECRET_KEY=secrets.token_hex(32))
     assert sender.build_transport(held.config) is None
     with held.app_context():
         result = held.test_cli_runner().invoke(args=["mail", "send-pending"])
