@@ -5,17 +5,11 @@ from flask_login import current_user
 from werkzeug.exceptions import TooManyRequests
 
 from ..accounts import links, people
-from ..audit import RequestInfo
+from ..web import FORM_ERROR, request_source
 from ..web.people_forms import ForgotPasswordForm, SetPasswordForm
 from . import bp
 from .sessions import sign_in
 from .throttle import ThrottleUnavailableError, reset_throttle
-
-FORM_ERROR = 422
-
-
-def _source():
-    return RequestInfo(ip=request.remote_addr, user_agent=request.user_agent.string or None)
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
@@ -33,7 +27,7 @@ def forgot_password():
     except ThrottleUnavailableError:
         current_app.logger.exception("password reset counters unavailable")
         abort(503)
-    people.request_password_reset(email, source=_source())
+    people.request_password_reset(email, source=request_source())
     flash(_("If an account uses this address, a link to set a new password is on its way. It works for "
             "%(minutes)s minutes.", minutes=current_app.config["PASSWORD_RESET_LINK_MINUTES"]), "info")
     return redirect(url_for("auth.login"), code=303)
@@ -73,7 +67,7 @@ def set_password(token, purpose):
         return render_template("auth/set_password.html", form=form, person=person, purpose=purpose,
                                min_password_length=people.MIN_PASSWORD_LENGTH), status
     try:
-        people.set_password_from_link(person, form.new_password.data, source=_source())
+        people.set_password_from_link(person, form.new_password.data, source=request_source())
     except links.LinkUsedError as error:
         return _link_problem(error, purpose)
     sign_in(person)
