@@ -23,10 +23,11 @@ def create_app(config=None, profile=None):
     app.url_map.converters["id"] = IdConverter  # before the blueprints: every id in a route is <id:...>
     _init_extensions(app)
     _register_blueprints(app)
-    from . import assets, cli, error_pages, jobs, logs, media, security_headers, template_helpers
+    from . import assets, cli, error_pages, jobs, logs, mail, media, security_headers, template_helpers
 
     assets.init_app(app)
     jobs.init_app(app)
+    mail.init_app(app)
     logs.init_app(app)
     security_headers.init_app(app)
     template_helpers.init_app(app)
@@ -56,11 +57,12 @@ def _init_extensions(app):
 def _register_blueprints(app):
     from .auth import bp as auth_bp
     from . import metrics
-    from .web import account, api, audit, cancellations, health, home, local_media, media, shifts, storage
+    from .web import account, api, audit, cancellations, health, home, language, local_media, media, shifts, staff
+    from .web import storage
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(local_media.bp)
-    for module in (account, api, audit, cancellations, health, media, storage, metrics):
+    for module in (account, api, audit, cancellations, health, media, storage, metrics, staff, language):
         app.register_blueprint(module.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(shifts.bp)

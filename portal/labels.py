@@ -25,15 +25,27 @@ ACTION_LABELS = {
     "cancellation.withdraw": _l("Withdrew a request"),
     "cancellation.approve": _l("Approved a cancellation"),
     "cancellation.reject": _l("Rejected a cancellation"),
+    "business.create": _l("Business created"),
+    "staff.invite": _l("Invited a person"),
+    "staff.resend": _l("Resent an invitation"),
+    "staff.deactivate": _l("Deactivated a person"),
+    "staff.reactivate": _l("Reactivated a person"),
+    "staff.role": _l("Changed a person's role"),
+    "account.password_set": _l("Set a password from a link"),
+    "account.password_change": _l("Changed their password"),
+    "account.password_reset_request": _l("Asked for a password link"),
 }
+
+PERSON_STATUS_LABELS = {"invited": _l("Invited"), "active": _l("Active"), "deactivated": _l("Deactivated")}
 
 # Endpoint and label of each navigation item, by role.
 NAV = {
     "owner": [("home.index", _l("This week")), ("shifts.week", _l("Shift cards")),
               ("cancellations.index", _l("Cancellations")), ("audit.index", _l("Audit log")),
-              ("storage.index", _l("Storage"))],
+              ("storage.index", _l("Storage")), ("staff.index", _l("Staff"))],
     "manager": [("home.index", _l("This week")), ("shifts.week", _l("Shift cards")),
-                ("cancellations.index", _l("Cancellations")), ("audit.index", _l("Audit log"))],
+                ("cancellations.index", _l("Cancellations")), ("audit.index", _l("Audit log")),
+                ("staff.index", _l("Staff"))],
     "employee": [("home.index", _l("My shifts")), ("cancellations.index", _l("Cancel a shift"))],
 }
 
@@ -51,6 +63,11 @@ def status_label(status):
 def action_label(action):
     """The translated description of an audit action."""
     return ACTION_LABELS.get(action, action)
+
+
+def person_status_label(status):
+    """The translated name of a person's status (invited, active, deactivated)."""
+    return PERSON_STATUS_LABELS.get(status, status)
 
 
 def nav_items(user):

@@ -16,6 +16,7 @@ CANCELLATION_STATUSES = ("pending", "approved", "rejected", "withdrawn")
 # under incoming/ for a worker; ready: stored and shown; refused: a worker refused it, with the message why.
 MEDIA_STATUSES = ("pending", "processing", "ready", "refused")
 MEDIA_CONTEXTS = ("shift_cancellation", "task", "incident")
+MAIL_STATUSES = ("pending", "sent", "failed")
 
 
 def utcnow():
@@ -68,7 +69,8 @@ class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
     display_name: Mapped[str] = mapped_column(sa.String(120))
-    password_hash: Mapped[str] = mapped_column(sa.String(256))
+    # None until the person sets a password from their invitation link.
+    password_hash: Mapped[str | None] = mapped_column(sa.String(256))
     role: Mapped[str] = mapped_column(sa.String(16))
     owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
@@ -79,6 +81,9 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # What the session and the remember cookie carry instead of the id; a new one ends every session.
     session_token: Mapped[str] = mapped_column(sa.String(64), unique=True, default=new_session_token)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Mail about requests and decisions; invitations and password links are always sent.
+    email_notifications: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
 
     # post_update: an owner row points at itself, and a flush of it must not see a cycle
     owner: Mapped["User | None"] = relationship(remote_side=[id], foreign_keys=[owner_id], post_update=True)
@@ -97,6 +102,13 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self):
         return self.active
+
+    @property
+    def status(self):
+        """invited (no password set yet), active or deactivated."""
+        if not self.active:
+            return "deactivated"
+        return "invited" if self.password_hash is None else "active"
 
     @property
     def business(self):
@@ -122,8 +134,8 @@ class User(UserMixin, db.Model):
         self.end_sessions()
 
     def check_password(self, password):
-        """True when the password matches the stored hash."""
-        return check_password_hash(self.password_hash, password)
+        """True when the password matches the stored hash (never for a person who has not set one)."""
+        return self.password_hash is not None and check_password_hash(self.password_hash, password)
 
 
 class Shift(db.Model):
@@ -301,3 +313,31 @@ class AuditEvent(db.Model):
     detail: Mapped[dict] = mapped_column(sa.JSON, default=dict)
 
     actor: Mapped[User | None] = relationship()
+
+
+class OutboxMail(db.Model):
+    """One email, rendered in its recipient's language, written in the transaction of the change that causes it
+    and sent after commit; it stays pending (with a later next_attempt_at) while the mail server is down."""
+
+    __tablename__ = "outbox_mail"
+    __table_args__ = (
+        _check_in("status", MAIL_STATUSES),
+        sa.Index("ix_outbox_mail_status_next", "status", "next_attempt_at"),
+        sa.Index("ix_outbox_mail_owner_status", "owner_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Plain ids, like the audit log's: a message may outlive what it talks about.
+    owner_id: Mapped[int | None] = mapped_column()
+    recipient_id: Mapped[int | None] = mapped_column()
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    to_address: Mapped[str] = mapped_column(sa.String(254))
+    subject: Mapped[str] = mapped_column(sa.String(255))
+    text_body: Mapped[str] = mapped_column(sa.Text)
+    html_body: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -18,7 +18,9 @@ def init_app(app):
     # Plain functions as globals, so macros rendered on their own (htmx fragments) see them too.
     app.jinja_env.globals.update(role_label=_per_request(labels.role_label),
                                  status_label=_per_request(labels.status_label),
-                                 action_label=_per_request(labels.action_label), link_args=link_args, id_url=id_url)
+                                 action_label=_per_request(labels.action_label),
+                                 person_status_label=_per_request(labels.person_status_label), link_args=link_args,
+                                 id_url=id_url)
     app.add_template_filter(_local_time, "localtime")
     app.add_template_filter(_group_by_day, "groupby_day")
     app.add_template_filter(lambda day: format_date(day, "EEE d MMM"), "format_day")

@@ -18,6 +18,8 @@ from portal.auth.forms import LoginForm, LogoutForm
 from portal.media.orchestrator import Upload
 from portal.web.audit import AuditFilterForm
 from portal.web.forms import ActionForm, CancellationFilterForm, CancellationForm, DecisionForm
+from portal.web.people_forms import (ForgotPasswordForm, InviteForm, LanguageForm, PasswordChangeForm, ProfileForm,
+                                     RoleForm, SetPasswordForm)
 from tests.conftest import PASSWORD, Factory, IsolatedClient, World, csrf_token_from, empty_database, make_app
 from tests.media_fixtures import jpeg_bytes, store_proof
 
@@ -58,6 +60,19 @@ FIELDS = {
     ("metrics.metrics", "GET"): Fields(),
     ("local_media.serve", "GET"): Fields(query=("expires", "download", "signature")),
     ("account.index", "GET"): Fields(),
+    ("account.profile", "POST"): Fields(form=ProfileForm),
+    ("account.password", "POST"): Fields(form=PasswordChangeForm),
+    ("auth.forgot_password", "GET"): Fields(),
+    ("auth.forgot_password", "POST"): Fields(form=ForgotPasswordForm),
+    ("auth.set_password", "GET"): Fields(),
+    ("auth.set_password", "POST"): Fields(form=SetPasswordForm),
+    ("staff.index", "GET"): Fields(),
+    ("staff.invite", "POST"): Fields(form=InviteForm),
+    ("staff.resend", "POST"): Fields(form=ActionForm),
+    ("staff.deactivate", "POST"): Fields(form=ActionForm),
+    ("staff.reactivate", "POST"): Fields(form=ActionForm),
+    ("staff.change_role", "POST"): Fields(form=RoleForm),
+    ("language.switch", "POST"): Fields(form=LanguageForm),
     ("account.end_other_sessions", "POST"): Fields(form=ActionForm),
 }
 EXCLUDED = {

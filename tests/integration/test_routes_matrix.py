@@ -3,6 +3,7 @@ import io
 
 import pytest
 
+from portal.accounts import links
 from tests.conftest import csrf_token_from
 from tests.media_fixtures import jpeg_bytes
 
@@ -57,6 +58,35 @@ MATRIX = [
                                              b_manager=303, b_emp1=303, anonymous=302)),
     ("POST", "/cancellations/{c}/decide", row(a_owner=303, a_manager=303, a_emp1=403, a_emp2=403, b_owner=404,
                                               b_manager=404, b_emp1=403, anonymous=302)),
+    # people: {u} = A's employee 2; {t} = a reset-password token of A's employee 2
+    ("GET", "/staff/", row(a_owner=200, a_manager=200, a_emp1=403, a_emp2=403, b_owner=200, b_manager=200,
+                           b_emp1=403, anonymous=302)),
+    ("POST", "/staff/invite", row(a_owner=303, a_manager=303, a_emp1=403, a_emp2=403, b_owner=303, b_manager=303,
+                                  b_emp1=403, anonymous=302)),
+    ("POST", "/staff/{u}/resend", row(a_owner=303, a_manager=303, a_emp1=403, a_emp2=403, b_owner=404,
+                                      b_manager=404, b_emp1=403, anonymous=302)),
+    ("POST", "/staff/{u}/deactivate", row(a_owner=303, a_manager=403, a_emp1=403, a_emp2=403, b_owner=404,
+                                          b_manager=403, b_emp1=403, anonymous=302)),
+    ("POST", "/staff/{u}/reactivate", row(a_owner=303, a_manager=403, a_emp1=403, a_emp2=403, b_owner=404,
+                                          b_manager=403, b_emp1=403, anonymous=302)),
+    ("POST", "/staff/{u}/role", row(a_owner=303, a_manager=403, a_emp1=403, a_emp2=403, b_owner=404, b_manager=403,
+                                    b_emp1=403, anonymous=302)),
+    ("POST", "/account/profile", row(a_owner=303, a_manager=303, a_emp1=303, a_emp2=303, b_owner=303,
+                                     b_manager=303, b_emp1=303, anonymous=302)),
+    ("POST", "/account/password", row(a_owner=422, a_manager=422, a_emp1=422, a_emp2=422, b_owner=422,
+                                      b_manager=422, b_emp1=422, anonymous=302)),
+    ("GET", "/forgot-password", row(a_owner=200, a_manager=200, a_emp1=200, a_emp2=200, b_owner=200, b_manager=200,
+                                    b_emp1=200, anonymous=200)),
+    ("POST", "/forgot-password", row(a_owner=303, a_manager=303, a_emp1=303, a_emp2=303, b_owner=303,
+                                     b_manager=303, b_emp1=303, anonymous=303)),
+    ("POST", "/language", row(a_owner=303, a_manager=303, a_emp1=303, a_emp2=303, b_owner=303, b_manager=303,
+                              b_emp1=303, anonymous=303)),
+    ("GET", "/reset-password/{t}", row(a_owner=409, a_manager=409, a_emp1=409, a_emp2=200, b_owner=409,
+                                       b_manager=409, b_emp1=409, anonymous=200)),
+    ("POST", "/reset-password/{t}", row(a_owner=409, a_manager=409, a_emp1=409, a_emp2=303, b_owner=409,
+                                        b_manager=409, b_emp1=409, anonymous=303)),
+    ("GET", "/invitation/{t}", row(a_owner=400, a_manager=400, a_emp1=400, a_emp2=400, b_owner=400, b_manager=400,
+                                   b_emp1=400, anonymous=400)),  # a reset token is no invitation
 ]
 CASES = [(method, path, who, statuses[who]) for method, path, statuses in MATRIX for who in WHO]
 
@@ -69,13 +99,29 @@ def _payload(path, world, token):
         data["proofs"] = (io.BytesIO(jpeg_bytes()), "more.jpg")
     elif path.endswith("/decide"):
         data.update(decision="approve", comment="ok")
+    elif path == "/staff/invite":
+        data.update(name="New Person", email="new.person@example.com", role="employee", language="en")
+    elif path.endswith("/role"):
+        data["role"] = "manager"
+    elif path == "/account/profile":
+        data.update(name="Renamed", language="en", email_notifications="y")
+    elif path == "/account/password":
+        data.update(current_password="not the password", new_password="a long new secret",
+                    confirm="a long new secret")
+    elif path == "/forgot-password":
+        data["email"] = world.a.emp1.email
+    elif path == "/language":
+        data.update(language="en", next="/")
+    elif path.startswith("/reset-password/"):
+        data.update(new_password="a long new secret", confirm="a long new secret")
     return data
 
 
 @pytest.mark.parametrize("method,path,who,expected", CASES, ids=[f"{m} {p} {w}" for m, p, w, _ in CASES])
 def test_route_answers_by_role_and_tenant(client, auth, proofs, method, path, who, expected):
     world = proofs
-    url = path.format(c=world.a.cancellation.id, m=world.a.proof.id, s=world.a.shift1.id, s2=world.a.shift2.id)
+    url = path.format(c=world.a.cancellation.id, m=world.a.proof.id, s=world.a.shift1.id, s2=world.a.shift2.id,
+                      u=world.a.emp2.id, t=links.make_token(world.a.emp2, "reset"))
     if who != "anonymous":
         auth.login(world.user(who))
     if method == "GET":
@@ -89,7 +135,7 @@ def test_route_answers_by_role_and_tenant(client, auth, proofs, method, path, wh
     if expected in (403, 404, 401):
         assert "signature=" not in body and "X-Amz-Signature" not in body
     if expected == 303:  # without JavaScript an action goes back to its page
-        assert response.headers["Location"] in ("/cancellations/", "/shifts/", "/account/")
+        assert response.headers["Location"] in ("/cancellations/", "/shifts/", "/account/", "/staff/", "/login", "/")
     if expected == 302 and who == "anonymous":
         assert response.headers["Location"].startswith("/login")
 
@@ -97,6 +143,6 @@ def test_route_answers_by_role_and_tenant(client, auth, proofs, method, path, wh
 @pytest.mark.parametrize("who", ["b.owner", "b.manager"])
 def test_foreign_owner_sees_none_of_the_other_business(client, auth, proofs, who):
     auth.login(proofs.user(who))
-    for path in ("/cancellations/", "/audit/", "/audit/export.csv", "/shifts/", "/", "/storage/"):
+    for path in ("/cancellations/", "/audit/", "/audit/export.csv", "/shifts/", "/", "/storage/", "/staff/"):
         body = client.get(path).get_data(as_text=True)
         assert proofs.a.emp1.display_name not in body and "Alpha" not in body

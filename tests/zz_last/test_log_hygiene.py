@@ -13,6 +13,7 @@ FORBIDDEN = [
     (re.compile(r"demo-pass-2026"), "the demo password"),
     (re.compile(r"session=(?!\[redacted\])[A-Za-z0-9._-]{20,}"), "a session cookie"),
     (re.compile(r"csrf_token=(?!\[redacted\])[A-Za-z0-9._-]{20,}"), "a CSRF token"),
+    (re.compile(r"/(?:invitation|reset-password)/(?!\[redacted\])[A-Za-z0-9._-]{20,}"), "a set-password link"),
 ]
 
 
