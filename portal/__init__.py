@@ -55,7 +55,7 @@ def _init_extensions(app):
 def _register_blueprints(app):
     from .auth import bp as auth_bp
     from . import metrics
-    from .web import account, api, audit, cancellations, health, home, local_media, media, shifts, storage
+    from .web import account, api, audit, cancellations, health, home, local_media, media, schedule, shifts, storage
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(local_media.bp)
@@ -63,3 +63,4 @@ def _register_blueprints(app):
         app.register_blueprint(module.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(shifts.bp)
+    app.register_blueprint(schedule.bp)

@@ -25,6 +25,10 @@ ACTION_LABELS = {
     "cancellation.withdraw": _l("Withdrew a request"),
     "cancellation.approve": _l("Approved a cancellation"),
     "cancellation.reject": _l("Rejected a cancellation"),
+    "shift.create": _l("Added a shift"),
+    "shift.update": _l("Changed a shift"),
+    "shift.delete": _l("Deleted a shift"),
+    "shift.reassign": _l("Gave an open shift to another employee"),
 }
 
 # Endpoint and label of each navigation item, by role.

@@ -1,0 +1,118 @@
+"""Scheduling pages of the week view: owners and managers add, edit and delete shifts."""
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from .. import schedule
+from ..auth.guards import roles_required, tenant_get_or_404
+from ..inputs import date_in_range
+from ..models import Shift
+from .forms import ActionForm, ShiftForm
+from .htmx import FORM_ERROR
+from .request_data import request_source
+
+bp = Blueprint("schedule", __name__, url_prefix="/shifts")
+
+
+def _form(shift=None):
+    """The shift form with the business's employees to choose from, filled from the shift on a GET."""
+    form = ShiftForm()
+    form.employee.choices = [(e.id, e.display_name) for e in schedule.employees(current_user.owner_id)]
+    if shift is not None and request.method == "GET":
+        tz = current_user.business.timezone
+        starts, ends = (t.astimezone(ZoneInfo(tz)) for t in (shift.starts_at, shift.ends_at))
+        form.employee.data, form.day.data, form.title.data = shift.employee_id, starts.date(), shift.title
+        form.start.data, form.end.data = starts.time().replace(tzinfo=None), ends.time().replace(tzinfo=None)
+    elif request.method == "GET":
+        form.day.data = _day_arg()
+    return form
+
+
+def _local_day(shift):
+    """The shift's start date in the business's timezone."""
+    return shift.starts_at.astimezone(ZoneInfo(current_user.business.timezone)).date()
+
+
+def _day_arg():
+    try:
+        return date_in_range(date.fromisoformat(request.args.get("day", "")))
+    except ValueError:
+        return None
+
+
+def _times(form):
+    return schedule.ShiftTimes(form.day.data, form.start.data, form.end.data)
+
+
+def _to_week(day, message=None, category="info"):
+    """Back to the week that holds day, with a message."""
+    if message:
+        flash(message, category)
+    return redirect(url_for("shifts.week", week=day.isoformat()), code=303)
+
+
+def _warn_overlaps(shift):
+    """Flash a warning (not a refusal) when the employee has other shifts at the same time."""
+    others = schedule.overlapping(shift.employee_id, shift.starts_at, shift.ends_at, exclude_id=shift.id)
+    if others:
+        tz = ZoneInfo(current_user.business.timezone)
+        when = ", ".join(f"{o.starts_at.astimezone(tz):%d.%m %H:%M}–{o.ends_at.astimezone(tz):%H:%M} {o.title}"
+                         for o in others[:5])
+        flash(_("%(name)s already has a shift at that time: %(when)s.", name=shift.employee.display_name,
+                when=when), "warning")
+
+
+def _page(form, shift=None, status=200):
+    return render_template("shifts/form.html", form=form, shift=shift, delete_form=ActionForm()), status
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required("owner", "manager")
+def create():
+    """Add a shift for an employee of the business."""
+    form = _form()
+    if not form.validate_on_submit():
+        return _page(form, status=FORM_ERROR if request.method == "POST" else 200)
+    employee = schedule.employee_of(current_user.owner_id, form.employee.data)
+    shift = schedule.create(employee, _times(form), form.title.data, actor=current_user, source=request_source())
+    _warn_overlaps(shift)
+    return _to_week(form.day.data, _("The shift was added."))
+
+
+@bp.route("/<id:shift_id>/edit", methods=["GET", "POST"])
+@roles_required("owner", "manager")
+def edit(shift_id):
+    """Change a scheduled shift's employee, times or place."""
+    shift = tenant_get_or_404(Shift, shift_id)
+    form = _form(shift)
+    if shift.status != "scheduled":
+        return _to_week(_local_day(shift), _("This shift has a cancellation request and can no longer "
+                                                         "be edited."), "error")
+    if not form.validate_on_submit():
+        return _page(form, shift, status=FORM_ERROR if request.method == "POST" else 200)
+    employee = schedule.employee_of(current_user.owner_id, form.employee.data)
+    try:
+        schedule.update(shift, employee, _times(form), form.title.data, actor=current_user, source=request_source())
+    except schedule.ScheduleError:
+        return _to_week(form.day.data, _("This shift has a cancellation request and can no longer be edited."),
+                        "error")
+    _warn_overlaps(shift)
+    return _to_week(form.day.data, _("The shift was saved."))
+
+
+@bp.route("/<id:shift_id>/delete", methods=["POST"])
+@roles_required("owner", "manager")
+def delete(shift_id):
+    """Delete a shift that has no cancellation request."""
+    shift = tenant_get_or_404(Shift, shift_id)
+    day = _local_day(shift)
+    if not ActionForm().validate_on_submit():
+        return _to_week(day, _("The form expired; please try again."), "error")
+    try:
+        schedule.delete(shift, actor=current_user, source=request_source())
+    except schedule.ScheduleError:
+        return _to_week(day, _("This shift has a cancellation request and cannot be deleted."), "error")
+    return _to_week(day, _("The shift was deleted."))
