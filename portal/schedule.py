@@ -4,12 +4,13 @@ Times come in as a local date, start and end in the business's timezone; an end 
 next day's (an overnight shift). Overlaps of one employee's shifts are reported, never refused: a double shift
 or a handover is a manager's decision."""
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from . import audit
-from .days import at_local
+from .days import at_local, week_bounds
 from .extensions import db
 from .models import Shift, ShiftCancellation, User
 
@@ -62,17 +63,61 @@ def _audit_detail(shift):
             "ends_at": shift.ends_at.isoformat(), "title": shift.title}
 
 
-def create(employee, times, title, *, actor, source=None, external_id=None):
-    """Add a scheduled shift of the employee in their business; audited."""
+def _add(employee, times, title, *, actor, source, external_id=None, detail=None):
+    """Add a scheduled shift and its audit event to the session (the caller commits)."""
     starts_at, ends_at = times.span(employee.business.timezone)
     shift = Shift(owner_id=employee.owner_id, employee_id=employee.id, starts_at=starts_at, ends_at=ends_at,
                   title=title.strip(), status="scheduled", external_id=external_id)
     db.session.add(shift)
     db.session.flush()
     audit.record("shift.create", actor=actor, owner_id=shift.owner_id, source=source, shift_id=shift.id,
-                 detail=_audit_detail(shift))
+                 detail={**_audit_detail(shift), **(detail or {})})
+    return shift
+
+
+def create(employee, times, title, *, actor, source=None):
+    """Add a scheduled shift of the employee in their business; audited."""
+    shift = _add(employee, times, title, actor=actor, source=source)
     db.session.commit()
     return shift
+
+
+def local_times(shift, tz):
+    """A shift's wall-clock times in tz (the inverse of ShiftTimes.span)."""
+    zone = ZoneInfo(tz)
+    starts, ends = shift.starts_at.astimezone(zone), shift.ends_at.astimezone(zone)
+    return ShiftTimes(starts.date(), starts.time().replace(tzinfo=None), ends.time().replace(tzinfo=None))
+
+
+def copy_week(owner, monday, *, actor, source=None):
+    """Copy every shift of the week starting monday to the next week, same employee and wall-clock times, as
+    scheduled; a shift already there (same employee, start and end) is skipped. Returns (copied, skipped)."""
+    start, end = week_bounds(owner.timezone, monday)
+    shifts = db.session.execute(
+        db.select(Shift).join(Shift.employee)
+        .where(Shift.owner_id == owner.id, Shift.starts_at >= start, Shift.starts_at < end,
+               User.active.is_(True), User.role == "employee")
+        .order_by(Shift.starts_at, Shift.id)
+    ).scalars().all()
+    copied = skipped = 0
+    for shift in shifts:
+        times = local_times(shift, owner.timezone)
+        times = ShiftTimes(times.day + timedelta(days=7), times.start, times.end)
+        if _exists(shift.employee_id, *times.span(owner.timezone)):
+            skipped += 1
+            continue
+        _add(shift.employee, times, shift.title, actor=actor, source=source, detail={"copied_from": shift.id})
+        copied += 1
+    db.session.commit()
+    return copied, skipped
+
+
+def _exists(employee_id, starts_at, ends_at):
+    """True when the employee already has a shift with exactly these times."""
+    return db.session.execute(
+        db.select(Shift.id).where(Shift.employee_id == employee_id, Shift.starts_at == starts_at,
+                                  Shift.ends_at == ends_at).limit(1)
+    ).first() is not None
 
 
 def update(shift, employee, times, title, *, actor, source=None):

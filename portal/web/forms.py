@@ -48,3 +48,9 @@ class ShiftForm(Form):
     end = TimeField(_l("Ends"), validators=[InputRequired(_l("Enter the end time."))],
                     description=_l("An end before the start is on the next day (an overnight shift)."))
     title = StringField(_l("Place"), validators=[DataRequired(_l("Say where the shift is.")), Length(max=160)])
+
+
+class CopyWeekForm(Form):
+    """Copy one week's shifts to the next; the week is any day of it."""
+
+    week = DateField(validators=[InputRequired(), Within(DATE_MIN, DATE_MAX, _l("Choose a week to copy."))])

@@ -1,5 +1,5 @@
 """Scheduling pages of the week view: owners and managers add, edit and delete shifts."""
-from datetime import date
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -8,9 +8,10 @@ from flask_login import current_user
 
 from .. import schedule
 from ..auth.guards import roles_required, tenant_get_or_404
+from ..days import today_in
 from ..inputs import date_in_range
 from ..models import Shift
-from .forms import ActionForm, ShiftForm
+from .forms import ActionForm, CopyWeekForm, ShiftForm
 from .htmx import FORM_ERROR
 from .request_data import request_source
 
@@ -22,10 +23,9 @@ def _form(shift=None):
     form = ShiftForm()
     form.employee.choices = [(e.id, e.display_name) for e in schedule.employees(current_user.owner_id)]
     if shift is not None and request.method == "GET":
-        tz = current_user.business.timezone
-        starts, ends = (t.astimezone(ZoneInfo(tz)) for t in (shift.starts_at, shift.ends_at))
-        form.employee.data, form.day.data, form.title.data = shift.employee_id, starts.date(), shift.title
-        form.start.data, form.end.data = starts.time().replace(tzinfo=None), ends.time().replace(tzinfo=None)
+        times = schedule.local_times(shift, current_user.business.timezone)
+        form.employee.data, form.title.data = shift.employee_id, shift.title
+        form.day.data, form.start.data, form.end.data = times.day, times.start, times.end
     elif request.method == "GET":
         form.day.data = _day_arg()
     return form
@@ -116,3 +116,18 @@ def delete(shift_id):
     except schedule.ScheduleError:
         return _to_week(day, _("This shift has a cancellation request and cannot be deleted."), "error")
     return _to_week(day, _("The shift was deleted."))
+
+
+@bp.route("/copy-week", methods=["POST"])
+@roles_required("owner", "manager")
+def copy_week():
+    """Copy the shown week's shifts to the next week, skipping the ones already there."""
+    form = CopyWeekForm()
+    if not form.validate_on_submit():
+        return _to_week(today_in(current_user.business.timezone), _("Choose a week to copy."), "error")
+    owner = current_user.business
+    copied, skipped = schedule.copy_week(owner, form.week.data, actor=current_user, source=request_source())
+    message = _("Copied %(n)s shifts to the next week.", n=copied)
+    if skipped:
+        message += " " + _("%(n)s were already there and were skipped.", n=skipped)
+    return _to_week(form.week.data + timedelta(days=7), message)

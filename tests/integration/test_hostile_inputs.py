@@ -18,7 +18,7 @@ from portal.auth.forms import LoginForm, LogoutForm
 from portal.media import orchestrator
 from portal.media.orchestrator import Upload
 from portal.web.audit import AuditFilterForm
-from portal.web.forms import ActionForm, CancellationFilterForm, CancellationForm, DecisionForm, ShiftForm
+from portal.web.forms import ActionForm, CancellationFilterForm, CancellationForm, CopyWeekForm, DecisionForm, ShiftForm
 from tests.conftest import PASSWORD, Factory, IsolatedClient, World, csrf_token_from, empty_database, make_app
 from tests.media_fixtures import jpeg_bytes
 
@@ -46,6 +46,7 @@ FIELDS = {
     ("schedule.edit", "GET"): Fields(),
     ("schedule.edit", "POST"): Fields(form=ShiftForm),
     ("schedule.delete", "POST"): Fields(form=ActionForm),
+    ("schedule.copy_week", "POST"): Fields(form=CopyWeekForm),
     ("cancellations.index", "GET"): Fields(query=("before", "after", "page"), form=CancellationFilterForm),
     ("cancellations.create", "POST"): Fields(form=CancellationForm, files=("proofs",)),
     ("cancellations.add_proofs", "POST"): Fields(form=ActionForm, files=("proofs",), extra_form=("compact",)),

@@ -64,6 +64,9 @@ MATRIX = [
                                       b_manager=404, b_emp1=403, anonymous=302)),
     ("POST", "/shifts/{s2}/delete", row(a_owner=303, a_manager=303, a_emp1=403, a_emp2=403, b_owner=404,
                                         b_manager=404, b_emp1=403, anonymous=302)),
+    # each business copies its own week: B's copy touches none of A's shifts (test_schedule checks the counts)
+    ("POST", "/shifts/copy-week", row(a_owner=303, a_manager=303, a_emp1=403, a_emp2=403, b_owner=303,
+                                      b_manager=303, b_emp1=403, anonymous=302)),
     ("POST", "/cancellations/{c}/decide", row(a_owner=303, a_manager=303, a_emp1=403, a_emp2=403, b_owner=404,
                                               b_manager=404, b_emp1=403, anonymous=302)),
 ]
@@ -78,6 +81,8 @@ def _payload(path, world, token):
         data["proofs"] = (io.BytesIO(jpeg_bytes()), "more.jpg")
     elif path == "/shifts/new" or path.endswith("/edit"):
         data.update(employee=str(world.a.emp2.id), day="2026-03-02", start="09:00", end="17:00", title="Bar")
+    elif path == "/shifts/copy-week":
+        data["week"] = "2026-03-02"
     elif path.endswith("/decide"):
         data.update(decision="approve", comment="ok")
     return data

@@ -107,3 +107,37 @@ def test_a_shift_without_a_request_is_deleted_and_the_deletion_audited(client, a
     assert db.session.get(Shift, shift_id) is None
     event = db.session.execute(db.select(AuditEvent).where(AuditEvent.action == "shift.delete")).scalar_one()
     assert event.shift_id == shift_id and event.detail["title"] == "Alpha hall"
+
+
+def test_copying_a_week_skips_shifts_already_there_and_says_how_many(client, auth, world):
+    auth.login(world.a.manager)
+    for day, start, end in (("2026-03-02", "09:00", "17:00"), ("2026-03-08", "22:00", "06:00"),
+                            ("2026-03-09", "09:00", "17:00")):  # the last one is next week's already
+        _post(client, auth, "/shifts/new", employee=world.a.emp1.id, day=day, start=start, end=end, title="Bar")
+    response = _post(client, auth, "/shifts/copy-week", week="2026-03-04")
+    assert response.status_code == 303 and response.headers["Location"] == "/shifts/?week=2026-03-11"
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Copied 1 shifts to the next week." in page and "1 were already there" in page
+    spans = [(s.starts_at, s.ends_at) for s in _shifts_of(world.a.emp1)
+             if _utc(2026, 3, 9) <= s.starts_at < _utc(2026, 4, 1)]
+    assert sorted(spans) == [(_utc(2026, 3, 9, 6), _utc(2026, 3, 9, 14)), (_utc(2026, 3, 15, 19), _utc(2026, 3, 16, 3))]
+    again = _post(client, auth, "/shifts/copy-week", week="2026-03-02")
+    assert "Copied 0 shifts" in client.get(again.headers["Location"]).get_data(as_text=True)
+    assert db.session.execute(db.select(db.func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "shift.create", AuditEvent.detail["copied_from"].is_not(None))).scalar_one() >= 1
+
+
+def test_copying_keeps_the_wall_clock_across_a_clock_change(client, auth, factory):
+    owner = factory.business("Berlin", tz="Europe/Berlin")  # summer time starts on Sunday 2026-03-29
+    employee = factory.user(owner)
+    auth.login(owner)
+    _post(client, auth, "/shifts/new", employee=employee.id, day="2026-03-27", start="09:00", end="17:00", title="Bar")
+    _post(client, auth, "/shifts/copy-week", week="2026-03-23")
+    copy = _shifts_of(employee)[-1]
+    assert (copy.starts_at, copy.ends_at) == (_utc(2026, 4, 3, 7), _utc(2026, 4, 3, 15))
+
+
+def test_a_copy_touches_only_the_own_business(client, auth, world, factory):
+    auth.login(world.b.owner)
+    _post(client, auth, "/shifts/copy-week", week=world.a.shift1.starts_at.date().isoformat())
+    assert len(_shifts_of(world.a.emp1)) == 1 and len(_shifts_of(world.b.emp1)) == 2
