@@ -58,12 +58,12 @@ def overlapping(employee_id, starts_at, ends_at, exclude_id=None):
     return db.session.execute(query).scalars().all()
 
 
-def _audit_detail(shift):
+def audit_detail(shift):
     return {"employee_id": shift.employee_id, "starts_at": shift.starts_at.isoformat(),
             "ends_at": shift.ends_at.isoformat(), "title": shift.title}
 
 
-def _add(employee, times, title, *, actor, source, external_id=None, detail=None):
+def add_scheduled(employee, times, title, *, actor, source, external_id=None, detail=None):
     """Add a scheduled shift and its audit event to the session (the caller commits)."""
     starts_at, ends_at = times.span(employee.business.timezone)
     shift = Shift(owner_id=employee.owner_id, employee_id=employee.id, starts_at=starts_at, ends_at=ends_at,
@@ -71,13 +71,13 @@ def _add(employee, times, title, *, actor, source, external_id=None, detail=None
     db.session.add(shift)
     db.session.flush()
     audit.record("shift.create", actor=actor, owner_id=shift.owner_id, source=source, shift_id=shift.id,
-                 detail={**_audit_detail(shift), **(detail or {})})
+                 detail={**audit_detail(shift), **(detail or {})})
     return shift
 
 
 def create(employee, times, title, *, actor, source=None):
     """Add a scheduled shift of the employee in their business; audited."""
-    shift = _add(employee, times, title, actor=actor, source=source)
+    shift = add_scheduled(employee, times, title, actor=actor, source=source)
     db.session.commit()
     return shift
 
@@ -106,7 +106,7 @@ def copy_week(owner, monday, *, actor, source=None):
         if _exists(shift.employee_id, *times.span(owner.timezone)):
             skipped += 1
             continue
-        _add(shift.employee, times, shift.title, actor=actor, source=source, detail={"copied_from": shift.id})
+        add_scheduled(shift.employee, times, shift.title, actor=actor, source=source, detail={"copied_from": shift.id})
         copied += 1
     db.session.commit()
     return copied, skipped
@@ -132,7 +132,7 @@ def update(shift, employee, times, title, *, actor, source=None):
         db.session.rollback()
         raise ScheduleError("This shift has a cancellation request and can no longer be edited.")
     audit.record("shift.update", actor=actor, owner_id=shift.owner_id, source=source, shift_id=shift.id,
-                 detail=_audit_detail(shift))
+                 detail=audit_detail(shift))
     db.session.commit()
     db.session.refresh(shift)
     return shift
@@ -140,7 +140,7 @@ def update(shift, employee, times, title, *, actor, source=None):
 
 def delete(shift, *, actor, source=None):
     """Remove a shift that never had a cancellation request; ScheduleError otherwise."""
-    detail = _audit_detail(shift)
+    detail = audit_detail(shift)
     requested = sa.exists().where(ShiftCancellation.shift_id == Shift.id)
     removed = db.session.execute(
         db.delete(Shift).where(Shift.id == shift.id, ~requested).execution_options(synchronize_session=False)

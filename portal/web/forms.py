@@ -1,8 +1,9 @@
 """Forms of the pages (CSRF included by Flask-WTF)."""
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField, TimeField
+from wtforms import BooleanField, DateField, FileField, HiddenField, SelectField, StringField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from ..shift_csv import MAX_BYTES
 from ..inputs import DATE_MAX, DATE_MIN, Form, Within, date_filter
 
 
@@ -54,3 +55,11 @@ class CopyWeekForm(Form):
     """Copy one week's shifts to the next; the week is any day of it."""
 
     week = DateField(validators=[InputRequired(), Within(DATE_MIN, DATE_MAX, _l("Choose a week to copy."))])
+
+
+class ImportForm(Form):
+    """A schedule CSV to preview, then import; the preview carries the file back (base64) in `payload`."""
+
+    file = FileField(_l("CSV file"))
+    payload = HiddenField(validators=[Optional(), Length(max=MAX_BYTES * 4 // 3 + 4)])
+    good_rows = BooleanField(_l("Import the good rows and skip the rows with errors"))

@@ -1,17 +1,21 @@
-"""Scheduling pages of the week view: owners and managers add, edit and delete shifts."""
+"""Scheduling pages of the week view: owners and managers add, edit, delete, copy and import shifts."""
+import base64
+import binascii
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
-from .. import schedule
+from .. import schedule, schedule_import, shift_csv
 from ..auth.guards import roles_required, tenant_get_or_404
 from ..days import today_in
+from ..extensions import db
 from ..inputs import date_in_range
 from ..models import Shift
-from .forms import ActionForm, CopyWeekForm, ShiftForm
+from .forms import ActionForm, CopyWeekForm, ImportForm, ShiftForm
 from .htmx import FORM_ERROR
 from .request_data import request_source
 
@@ -131,3 +135,53 @@ def copy_week():
     if skipped:
         message += " " + _("%(n)s were already there and were skipped.", n=skipped)
     return _to_week(form.week.data + timedelta(days=7), message)
+
+
+def _import_page(form, preview=None, parsed=None, status=200, error=None):
+    return render_template("shifts/import.html", form=form, preview=preview, parsed=parsed, error=error,
+                           max_rows=shift_csv.MAX_ROWS, max_kb=shift_csv.MAX_BYTES // 1000), status
+
+
+def _file_bytes(form):
+    """The uploaded file's bytes (at most one over the limit, so parse can refuse it), else the preview's copy."""
+    upload = request.files.get("file")
+    if upload and upload.filename:
+        return upload.stream.read(shift_csv.MAX_BYTES + 1)
+    try:
+        return base64.b64decode(form.payload.data or "", validate=True)
+    except binascii.Error:
+        return b""
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@roles_required("owner", "manager")
+def import_csv():
+    """Preview a schedule CSV row by row (nothing is written), then import it: all rows, or the good ones."""
+    form = ImportForm()
+    if request.method == "GET":
+        return _import_page(form)
+    data = _file_bytes(form) if form.validate_on_submit() else b""
+    if not data:
+        form.file.errors = [*form.file.errors, _("Choose a CSV file.")]
+        return _import_page(form, status=FORM_ERROR)
+    try:
+        parsed = shift_csv.parse(data)
+    except shift_csv.CsvFileError as error:
+        form.file.errors = [*form.file.errors, str(error)]
+        return _import_page(form, status=FORM_ERROR)
+    owner = current_user.business
+    preview = schedule_import.plan(owner, parsed)
+    form.payload.data = base64.b64encode(data).decode("ascii")
+    if request.form.get("step") != "import":
+        return _import_page(form, preview, parsed)
+    try:
+        counts = schedule_import.apply(owner, preview, good_rows_only=form.good_rows.data, actor=current_user,
+                                       source=request_source())
+    except (schedule.ScheduleError, SQLAlchemyError):
+        db.session.rollback()
+        return _import_page(form, schedule_import.plan(owner, shift_csv.parse(data)), parsed, FORM_ERROR,
+                            _("Nothing was imported: fix the rows marked below, or choose to import the good rows."))
+    first = min((p.row.day for p in preview if p.action != "error"), default=None)
+    return _to_week(first or today_in(owner.timezone), _(
+        "Imported: %(create)s new, %(update)s updated, %(unchanged)s unchanged, %(error)s skipped with errors.",
+        **counts))

@@ -67,6 +67,11 @@ MATRIX = [
     # each business copies its own week: B's copy touches none of A's shifts (test_schedule checks the counts)
     ("POST", "/shifts/copy-week", row(a_owner=303, a_manager=303, a_emp1=403, a_emp2=403, b_owner=303,
                                       b_manager=303, b_emp1=403, anonymous=302)),
+    ("GET", "/shifts/import", row(a_owner=200, a_manager=200, a_emp1=403, a_emp2=403, b_owner=200,
+                                  b_manager=200, b_emp1=403, anonymous=302)),
+    # a preview of a file naming A's employee: A sees the row as new, B as an unknown email (never A's name)
+    ("POST", "/shifts/import", row(a_owner=200, a_manager=200, a_emp1=403, a_emp2=403, b_owner=200,
+                                   b_manager=200, b_emp1=403, anonymous=302)),
     ("POST", "/cancellations/{c}/decide", row(a_owner=303, a_manager=303, a_emp1=403, a_emp2=403, b_owner=404,
                                               b_manager=404, b_emp1=403, anonymous=302)),
 ]
@@ -81,6 +86,9 @@ def _payload(path, world, token):
         data["proofs"] = (io.BytesIO(jpeg_bytes()), "more.jpg")
     elif path == "/shifts/new" or path.endswith("/edit"):
         data.update(employee=str(world.a.emp2.id), day="2026-03-02", start="09:00", end="17:00", title="Bar")
+    elif path == "/shifts/import":
+        csv = f"email,date,start,end,place\n{world.a.emp2.email},2026-03-02,09:00,17:00,Bar\n"
+        data.update(step="preview", file=(io.BytesIO(csv.encode()), "week.csv"))
     elif path == "/shifts/copy-week":
         data["week"] = "2026-03-02"
     elif path.endswith("/decide"):
