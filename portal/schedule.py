@@ -152,3 +152,22 @@ def delete(shift, *, actor, source=None):
     audit.record("shift.delete", actor=actor, owner_id=shift.owner_id, source=source,
                  shift_id=shift.id, detail=detail)
     db.session.commit()
+
+
+def reassign(shift, employee, *, actor, source=None):
+    """Give an open shift (its cancellation was approved) to another employee: it is scheduled for them."""
+    previous = shift.employee_id
+    if employee.id == previous:
+        raise ScheduleError("The shift was cancelled by this employee; choose someone else.")
+    changed = db.session.execute(
+        db.update(Shift).where(Shift.id == shift.id, Shift.status == "cancelled", Shift.employee_id == previous)
+        .values(employee_id=employee.id, status="scheduled").execution_options(synchronize_session="fetch")
+    ).rowcount
+    if changed != 1:
+        db.session.rollback()
+        raise ScheduleError("This shift is not open any more.")
+    audit.record("shift.reassign", actor=actor, owner_id=shift.owner_id, source=source, shift_id=shift.id,
+                 detail={"from_employee_id": previous, "to_employee_id": employee.id})
+    db.session.commit()
+    db.session.refresh(shift)
+    return shift

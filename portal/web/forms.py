@@ -63,3 +63,9 @@ class ImportForm(Form):
     file = FileField(_l("CSV file"))
     payload = HiddenField(validators=[Optional(), Length(max=MAX_BYTES * 4 // 3 + 4)])
     good_rows = BooleanField(_l("Import the good rows and skip the rows with errors"))
+
+
+class ReassignForm(Form):
+    """Give an open shift to another employee of the business."""
+
+    employee = SelectField(_l("Give to"), coerce=int, choices=[], validators=[InputRequired(_l("Choose an employee."))])

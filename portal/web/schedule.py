@@ -15,7 +15,7 @@ from ..days import today_in
 from ..extensions import db
 from ..inputs import date_in_range
 from ..models import Shift
-from .forms import ActionForm, CopyWeekForm, ImportForm, ShiftForm
+from .forms import ActionForm, CopyWeekForm, ImportForm, ReassignForm, ShiftForm
 from .htmx import FORM_ERROR
 from .request_data import request_source
 
@@ -185,3 +185,23 @@ def import_csv():
     return _to_week(first or today_in(owner.timezone), _(
         "Imported: %(create)s new, %(update)s updated, %(unchanged)s unchanged, %(error)s skipped with errors.",
         **counts))
+
+
+@bp.route("/<id:shift_id>/reassign", methods=["POST"])
+@roles_required("owner", "manager")
+def reassign(shift_id):
+    """Give an open shift (cancellation approved) to another employee of the business."""
+    shift = tenant_get_or_404(Shift, shift_id)
+    form = ReassignForm()
+    form.employee.choices = [(e.id, e.display_name) for e in schedule.employees(current_user.owner_id)]
+    day = _local_day(shift)
+    if not form.validate_on_submit():
+        return _to_week(day, _("Choose an employee to give the shift to."), "error")
+    employee = schedule.employee_of(current_user.owner_id, form.employee.data)
+    try:
+        schedule.reassign(shift, employee, actor=current_user, source=request_source())
+    except schedule.ScheduleError:
+        return _to_week(day, _("This shift is not open, or that employee cancelled it; nothing was changed."),
+                        "error")
+    _warn_overlaps(shift)
+    return _to_week(day, _("The shift now belongs to %(name)s.", name=employee.display_name))

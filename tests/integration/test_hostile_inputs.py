@@ -18,7 +18,7 @@ from portal.auth.forms import LoginForm, LogoutForm
 from portal.media import orchestrator
 from portal.media.orchestrator import Upload
 from portal.web.audit import AuditFilterForm
-from portal.web.forms import ActionForm, CancellationFilterForm, CancellationForm, CopyWeekForm, DecisionForm, ImportForm, ShiftForm
+from portal.web.forms import ActionForm, CancellationFilterForm, CancellationForm, CopyWeekForm, DecisionForm, ImportForm, ReassignForm, ShiftForm
 from tests.conftest import PASSWORD, Factory, IsolatedClient, World, csrf_token_from, empty_database, make_app
 from tests.media_fixtures import jpeg_bytes
 
@@ -47,6 +47,7 @@ FIELDS = {
     ("schedule.edit", "POST"): Fields(form=ShiftForm),
     ("schedule.delete", "POST"): Fields(form=ActionForm),
     ("schedule.copy_week", "POST"): Fields(form=CopyWeekForm),
+    ("schedule.reassign", "POST"): Fields(form=ReassignForm),
     ("schedule.import_csv", "GET"): Fields(),
     ("schedule.import_csv", "POST"): Fields(form=ImportForm, files=("file",), extra_form=("step",)),
     ("cancellations.index", "GET"): Fields(query=("before", "after", "page"), form=CancellationFilterForm),

@@ -67,6 +67,8 @@ MATRIX = [
     # each business copies its own week: B's copy touches none of A's shifts (test_schedule checks the counts)
     ("POST", "/shifts/copy-week", row(a_owner=303, a_manager=303, a_emp1=403, a_emp2=403, b_owner=303,
                                       b_manager=303, b_emp1=403, anonymous=302)),
+    ("POST", "/shifts/{s2}/reassign", row(a_owner=303, a_manager=303, a_emp1=403, a_emp2=403, b_owner=404,
+                                          b_manager=404, b_emp1=403, anonymous=302)),
     ("GET", "/shifts/import", row(a_owner=200, a_manager=200, a_emp1=403, a_emp2=403, b_owner=200,
                                   b_manager=200, b_emp1=403, anonymous=302)),
     # a preview of a file naming A's employee: A sees the row as new, B as an unknown email (never A's name)
@@ -84,6 +86,8 @@ def _payload(path, world, token):
         data.update(shift_id=str(world.a.shift2.id), reason="Ill", proofs=(io.BytesIO(jpeg_bytes()), "note.jpg"))
     elif path.endswith("/proofs"):
         data["proofs"] = (io.BytesIO(jpeg_bytes()), "more.jpg")
+    elif path.endswith("/reassign"):
+        data["employee"] = str(world.a.emp1.id)
     elif path == "/shifts/new" or path.endswith("/edit"):
         data.update(employee=str(world.a.emp2.id), day="2026-03-02", start="09:00", end="17:00", title="Bar")
     elif path == "/shifts/import":

@@ -141,3 +141,47 @@ def test_a_copy_touches_only_the_own_business(client, auth, world, factory):
     auth.login(world.b.owner)
     _post(client, auth, "/shifts/copy-week", week=world.a.shift1.starts_at.date().isoformat())
     assert len(_shifts_of(world.a.emp1)) == 1 and len(_shifts_of(world.b.emp1)) == 2
+
+
+def _approve(client, auth, cancellation):
+    return client.post(f"/cancellations/{cancellation.id}/decide",
+                       data={"csrf_token": auth.csrf_token("/shifts/new"), "decision": "approve"})
+
+
+def test_an_approved_cancellation_opens_the_shift_for_another_employee(client, auth, world, factory):
+    cancellation = factory.cancellation(world.a.shift1)
+    auth.login(world.a.manager)
+    _approve(client, auth, cancellation)
+    week = client.get(f"/shifts/?week={world.a.shift1.starts_at.date().isoformat()}").get_data(as_text=True)
+    assert f'id="reassign-{world.a.shift1.id}"' in week and "Open shift: give to" in week
+    response = _post(client, auth, f"/shifts/{world.a.shift1.id}/reassign", employee=world.a.emp2.id)
+    assert response.status_code == 303
+    db.session.expire_all()
+    shift = db.session.get(Shift, world.a.shift1.id)
+    assert (shift.employee_id, shift.status) == (world.a.emp2.id, "scheduled")
+    event = db.session.execute(db.select(AuditEvent).where(AuditEvent.action == "shift.reassign")).scalar_one()
+    assert event.detail == {"from_employee_id": world.a.emp1.id, "to_employee_id": world.a.emp2.id}
+    again = _post(client, auth, f"/shifts/{world.a.shift1.id}/reassign", employee=world.a.emp1.id)
+    assert "not open" in client.get(again.headers["Location"]).get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Shift, world.a.shift1.id).employee_id == world.a.emp2.id
+
+
+@pytest.mark.parametrize("target", ["emp1", "b_emp1"])
+def test_an_open_shift_goes_neither_back_to_its_employee_nor_to_another_business(client, auth, world, factory,
+                                                                                 target):
+    cancellation = factory.cancellation(world.a.shift1)
+    auth.login(world.a.owner)
+    _approve(client, auth, cancellation)
+    employee = world.b.emp1 if target == "b_emp1" else world.a.emp1
+    _post(client, auth, f"/shifts/{world.a.shift1.id}/reassign", employee=employee.id)
+    db.session.expire_all()
+    assert (db.session.get(Shift, world.a.shift1.id).status,
+            db.session.get(Shift, world.a.shift1.id).employee_id) == ("cancelled", world.a.emp1.id)
+
+
+def test_a_scheduled_shift_cannot_be_reassigned(client, auth, world):
+    auth.login(world.a.owner)
+    _post(client, auth, f"/shifts/{world.a.shift2.id}/reassign", employee=world.a.emp1.id)
+    db.session.expire_all()
+    assert db.session.get(Shift, world.a.shift2.id).employee_id == world.a.emp2.id
