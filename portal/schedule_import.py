@@ -29,7 +29,7 @@ def plan(owner, parsed):
     staff = {u.email: u for u in db.session.execute(
         db.select(User).where(User.owner_id == owner.id, User.role == "employee", User.active.is_(True),
                               User.email.in_(emails))).scalars()} if emails else {}
-    seen, planned = set(), []
+    seen, planned, good = set(), [], []
     for row in parsed.rows:
         employee = staff.get(row.email)
         if row.email and employee is None and not row.errors:
@@ -45,32 +45,54 @@ def plan(owner, parsed):
             planned.append(Planned(row, "error"))
             continue
         seen |= keys
-        planned.append(_match(owner, row, employee, times))
+        planned.append(Planned(row, "create", employee, None, times))
+        good.append(planned[-1])
+    existing = _existing(owner, seen)
+    for p in good:
+        _match(owner, p, existing)
     return planned
 
 
-def _match(owner, row, employee, times):
-    starts_at, ends_at = times.span(owner.timezone)
-    shift = None
-    if row.external_id:
-        shift = db.session.execute(db.select(Shift).where(Shift.owner_id == owner.id,
-                                                          Shift.external_id == row.external_id)).scalar_one_or_none()
+def _existing(owner, keys):
+    """The business's shifts the rows may mean, keyed like the rows: ("ext", id) and ("at", employee, start)."""
+    external_ids = [k[1] for k in keys if k[0] == "ext"]
+    starts = [k for k in keys if k[0] == "at"]
+    found = {}
+    if external_ids:
+        for shift in db.session.execute(db.select(Shift).where(Shift.owner_id == owner.id,
+                                                               Shift.external_id.in_(external_ids))).scalars():
+            found[("ext", shift.external_id)] = shift
+    if starts:
+        query = db.select(Shift).where(
+            Shift.owner_id == owner.id, Shift.employee_id.in_({k[1] for k in starts}),
+            Shift.starts_at >= min(k[2] for k in starts), Shift.starts_at <= max(k[2] for k in starts))
+        for shift in db.session.execute(query).scalars():
+            found.setdefault(("at", shift.employee_id, shift.starts_at), shift)
+    return found
+
+
+def _match(owner, p, existing):
+    """Turn a planned create into an update, unchanged or error when the row means an existing shift."""
+    row, employee = p.row, p.employee
+    starts_at, ends_at = p.times.span(owner.timezone)
+    shift = existing.get(("ext", row.external_id)) if row.external_id else None
     if shift is None:
-        shift = db.session.execute(
-            db.select(Shift).where(Shift.owner_id == owner.id, Shift.employee_id == employee.id,
-                                   Shift.starts_at == starts_at).limit(1)).scalar_one_or_none()
+        shift = existing.get(("at", employee.id, starts_at))
         if shift is not None and shift.external_id not in (None, row.external_id):
             row.errors.append(_l("This employee already has a shift at this time with another external id."))
-            return Planned(row, "error")
+            p.action = "error"
+            return
     if shift is None:
-        return Planned(row, "create", employee, None, times)
+        return
+    p.shift = shift
     if (shift.employee_id, shift.starts_at, shift.ends_at, shift.title, shift.external_id) == (
             employee.id, starts_at, ends_at, row.place, row.external_id or shift.external_id):
-        return Planned(row, "unchanged", employee, shift, times)
-    if shift.status != "scheduled":
+        p.action = "unchanged"
+    elif shift.status != "scheduled":
         row.errors.append(_l("The shift has a cancellation request and can no longer be changed."))
-        return Planned(row, "error", employee, shift)
-    return Planned(row, "update", employee, shift, times)
+        p.action = "error"
+    else:
+        p.action = "update"
 
 
 def apply(owner, planned, *, good_rows_only, actor, source=None):

@@ -112,3 +112,18 @@ def test_a_forged_payload_is_refused_not_trusted(client, auth, world):
     response = client.post("/shifts/import", data={"csrf_token": auth.csrf_token("/shifts/import"),
                                                    "step": "import", "payload": "!!not base64!!"})
     assert response.status_code == 422 and "Choose a CSV file." in response.get_data(as_text=True)
+
+
+def test_a_file_of_the_most_rows_allowed_imports_and_reimports_unchanged(client, auth, world):
+    from datetime import date, timedelta
+
+    auth.login(world.a.owner)
+    days = [date(2026, 1, 1) + timedelta(days=i) for i in range(2000)]
+    data = _csv(world, rows=[(world.a.emp1.email, d.isoformat(), "09:00", "17:00", "Bar", f"x{i}")
+                             for i, d in enumerate(days)]).encode()
+    before = _count()
+    first = _confirm(client, auth, _upload(client, auth, data).get_data(as_text=True))
+    assert "2000 new" in client.get(first.headers["Location"]).get_data(as_text=True)
+    again = _confirm(client, auth, _upload(client, auth, data).get_data(as_text=True))
+    assert "0 new, 0 updated, 2000 unchanged" in client.get(again.headers["Location"]).get_data(as_text=True)
+    assert _count() == before + 2000
