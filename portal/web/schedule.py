@@ -1,6 +1,5 @@
 """Scheduling pages of the week view: owners and managers add, edit, delete, copy and import shifts."""
 import base64
-import binascii
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -149,7 +148,7 @@ def _file_bytes(form):
         return upload.stream.read(shift_csv.MAX_BYTES + 1)
     try:
         return base64.b64decode(form.payload.data or "", validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error for bad padding or letters, ValueError for non-ASCII text
         return b""
 
 

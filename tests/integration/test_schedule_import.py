@@ -107,10 +107,11 @@ def test_a_file_that_cannot_be_read_gets_a_clear_message(client, auth, world, da
     assert response.status_code == 422 and message in response.get_data(as_text=True)
 
 
-def test_a_forged_payload_is_refused_not_trusted(client, auth, world):
+@pytest.mark.parametrize("payload", ["!!not base64!!", "\U0009abb8\xa0o\x91ãlm"])
+def test_a_forged_payload_is_refused_not_trusted(client, auth, world, payload):
     auth.login(world.a.owner)
     response = client.post("/shifts/import", data={"csrf_token": auth.csrf_token("/shifts/import"),
-                                                   "step": "import", "payload": "!!not base64!!"})
+                                                   "step": "import", "payload": payload})
     assert response.status_code == 422 and "Choose a CSV file." in response.get_data(as_text=True)
 
 
