@@ -57,8 +57,8 @@ def _init_extensions(app):
 def _register_blueprints(app):
     from .auth import bp as auth_bp
     from . import metrics
-    from .web import account, api, audit, cancellations, health, home, language, local_media, media, shifts, staff
-    from .web import storage
+    from .web import account, api, audit, cancellations, health, home, language, local_media, media, schedule
+    from .web import shifts, staff, storage
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(local_media.bp)
@@ -66,3 +66,4 @@ def _register_blueprints(app):
         app.register_blueprint(module.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(shifts.bp)
+    app.register_blueprint(schedule.bp)

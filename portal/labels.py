@@ -34,6 +34,10 @@ ACTION_LABELS = {
     "account.password_set": _l("Set a password from a link"),
     "account.password_change": _l("Changed their password"),
     "account.password_reset_request": _l("Asked for a password link"),
+    "shift.create": _l("Added a shift"),
+    "shift.update": _l("Changed a shift"),
+    "shift.delete": _l("Deleted a shift"),
+    "shift.reassign": _l("Gave an open shift to another employee"),
 }
 
 PERSON_STATUS_LABELS = {"invited": _l("Invited"), "active": _l("Active"), "deactivated": _l("Deactivated")}

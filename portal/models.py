@@ -146,6 +146,8 @@ class Shift(db.Model):
         _check_in("status", SHIFT_STATUSES),
         sa.Index("ix_shifts_owner_starts", "owner_id", "starts_at"),
         sa.Index("ix_shifts_employee_starts", "employee_id", "starts_at"),
+        # the id the main shift app (CSV import, API) knows a shift by, unique within a business
+        sa.UniqueConstraint("owner_id", "external_id", name="uq_shifts_owner_external_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -156,6 +158,7 @@ class Shift(db.Model):
     title: Mapped[str] = mapped_column(sa.String(160))
     status: Mapped[str] = mapped_column(sa.String(32), default="scheduled")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    external_id: Mapped[str | None] = mapped_column(sa.String(100))
 
     employee: Mapped[User] = relationship(foreign_keys=[employee_id])
     cancellations: Mapped[list["ShiftCancellation"]] = relationship(

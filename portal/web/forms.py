@@ -1,9 +1,10 @@
 """Forms of the pages (CSRF included by Flask-WTF)."""
 from flask_babel import lazy_gettext as _l
-from wtforms import HiddenField, SelectField, TextAreaField
+from wtforms import BooleanField, DateField, FileField, HiddenField, SelectField, StringField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from ..inputs import Form, date_filter
+from ..shift_csv import MAX_BYTES
+from ..inputs import DATE_MAX, DATE_MIN, Form, Within, date_filter
 
 
 class CancellationForm(Form):
@@ -35,3 +36,36 @@ class CancellationFilterForm(Form):
                            validators=[Optional()])
     date_from = date_filter(_l("From"))
     date_to = date_filter(_l("To"))
+
+
+class ShiftForm(Form):
+    """One shift: who, which day, from and until when (local time of the business), where."""
+
+    employee = SelectField(_l("Employee"), coerce=int, choices=[], validators=[InputRequired(_l("Choose an employee."))])
+    day = DateField(_l("Date"), validators=[InputRequired(_l("Choose a date.")), Within(DATE_MIN, DATE_MAX, _l(
+        "Choose a date between %(min)s and %(max)s.", min=DATE_MIN.isoformat(), max=DATE_MAX.isoformat()))],
+        render_kw={"min": DATE_MIN.isoformat(), "max": DATE_MAX.isoformat()})
+    start = TimeField(_l("Starts"), validators=[InputRequired(_l("Enter the start time."))])
+    end = TimeField(_l("Ends"), validators=[InputRequired(_l("Enter the end time."))],
+                    description=_l("An end before the start is on the next day (an overnight shift)."))
+    title = StringField(_l("Place"), validators=[DataRequired(_l("Say where the shift is.")), Length(max=160)])
+
+
+class CopyWeekForm(Form):
+    """Copy one week's shifts to the next; the week is any day of it."""
+
+    week = DateField(validators=[InputRequired(), Within(DATE_MIN, DATE_MAX, _l("Choose a week to copy."))])
+
+
+class ImportForm(Form):
+    """A schedule CSV to preview, then import; the preview carries the file back (base64) in `payload`."""
+
+    file = FileField(_l("CSV file"))
+    payload = HiddenField(validators=[Optional(), Length(max=MAX_BYTES * 4 // 3 + 4)])
+    good_rows = BooleanField(_l("Import the good rows and skip the rows with errors"))
+
+
+class ReassignForm(Form):
+    """Give an open shift to another employee of the business."""
+
+    employee = SelectField(_l("Give to"), coerce=int, choices=[], validators=[InputRequired(_l("Choose an employee."))])

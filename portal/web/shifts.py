@@ -5,6 +5,7 @@ from flask import Blueprint, render_template, request
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
+from .. import schedule
 from ..auth.guards import roles_required, tenant_get_or_404
 from ..extensions import db
 from ..days import week_bounds
@@ -46,7 +47,8 @@ def week():
     by_day = {day: [] for day in days}
     for shift in shifts:
         by_day.setdefault(shift.starts_at.astimezone(start.tzinfo).date(), []).append(shift)
-    return render_template("shifts/week.html", days=days, by_day=by_day, week_start=start,
+    staff = schedule.employees(current_user.owner_id) if any(s.status == "cancelled" for s in shifts) else []
+    return render_template("shifts/week.html", days=days, by_day=by_day, week_start=start, staff=staff,
                            prev_week=(start - timedelta(days=7)).date(), next_week=(start + timedelta(days=7)).date(),
                            latest_request=latest_request, viewer=current_user._get_current_object())
 

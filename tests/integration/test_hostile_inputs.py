@@ -17,7 +17,8 @@ from portal import create_app
 from portal.auth.forms import LoginForm, LogoutForm
 from portal.media.orchestrator import Upload
 from portal.web.audit import AuditFilterForm
-from portal.web.forms import ActionForm, CancellationFilterForm, CancellationForm, DecisionForm
+from portal.web.forms import (ActionForm, CancellationFilterForm, CancellationForm, CopyWeekForm, DecisionForm, ImportForm,
+                              ReassignForm, ShiftForm)
 from portal.web.people_forms import (ForgotPasswordForm, InviteForm, LanguageForm, PasswordChangeForm, ProfileForm,
                                      RoleForm, SetPasswordForm)
 from tests.conftest import PASSWORD, Factory, IsolatedClient, World, csrf_token_from, empty_database, make_app
@@ -42,6 +43,15 @@ FIELDS = {
     ("home.index", "GET"): Fields(),
     ("shifts.week", "GET"): Fields(query=("week",)),
     ("shifts.show", "GET"): Fields(),
+    ("schedule.create", "GET"): Fields(query=("day",)),
+    ("schedule.create", "POST"): Fields(form=ShiftForm),
+    ("schedule.edit", "GET"): Fields(),
+    ("schedule.edit", "POST"): Fields(form=ShiftForm),
+    ("schedule.delete", "POST"): Fields(form=ActionForm),
+    ("schedule.copy_week", "POST"): Fields(form=CopyWeekForm),
+    ("schedule.reassign", "POST"): Fields(form=ReassignForm),
+    ("schedule.import_csv", "GET"): Fields(),
+    ("schedule.import_csv", "POST"): Fields(form=ImportForm, files=("file",), extra_form=("step",)),
     ("cancellations.index", "GET"): Fields(query=("before", "after", "page"), form=CancellationFilterForm),
     ("cancellations.create", "POST"): Fields(form=CancellationForm, files=("proofs",)),
     ("cancellations.add_proofs", "POST"): Fields(form=ActionForm, files=("proofs",), extra_form=("compact", "replaces")),
@@ -116,7 +126,10 @@ def _valid(world):
             "actor": str(world.employee_id), "action": "media.view", "shift": str(world.shift_id),
             "date_from": "2026-01-01", "date_to": "2026-12-31", "shift_id": str(world.shift_id), "reason": "Ill",
             "decision": "approve", "comment": "ok", "compact": "1", "deep": "1", "expires": "9999999999",
-            "download": "a.jpg", "signature": "0" * 64, "csrf_token": VALID_TOKEN}
+            "download": "a.jpg", "signature": "0" * 64, "csrf_token": VALID_TOKEN,
+            "day": "2026-03-02", "start": "09:00", "end": "17:00", "title": "Bar", "step": "import",
+            "payload": "ZW1haWwsZGF0ZSxzdGFydCxlbmQscGxhY2UKZUB4LnJ1LDIwMjYtMDMtMDIsOTowMCwxNzowMCxCYXIK",
+            "good_rows": "y"}
 
 
 def _path_valid(world):

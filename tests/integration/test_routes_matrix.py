@@ -56,6 +56,27 @@ MATRIX = [
                              b_emp1=200, anonymous=302)),
     ("POST", "/account/sign-out-others", row(a_owner=303, a_manager=303, a_emp1=303, a_emp2=303, b_owner=303,
                                              b_manager=303, b_emp1=303, anonymous=302)),
+    ("GET", "/shifts/new", row(a_owner=200, a_manager=200, a_emp1=403, a_emp2=403, b_owner=200, b_manager=200,
+                               b_emp1=403, anonymous=302)),
+    # the form offers only the business's own employees: B choosing A's employee is a form error
+    ("POST", "/shifts/new", row(a_owner=303, a_manager=303, a_emp1=403, a_emp2=403, b_owner=422, b_manager=422,
+                                b_emp1=403, anonymous=302)),
+    ("GET", "/shifts/{s2}/edit", row(a_owner=200, a_manager=200, a_emp1=403, a_emp2=403, b_owner=404,
+                                     b_manager=404, b_emp1=403, anonymous=302)),
+    ("POST", "/shifts/{s2}/edit", row(a_owner=303, a_manager=303, a_emp1=403, a_emp2=403, b_owner=404,
+                                      b_manager=404, b_emp1=403, anonymous=302)),
+    ("POST", "/shifts/{s2}/delete", row(a_owner=303, a_manager=303, a_emp1=403, a_emp2=403, b_owner=404,
+                                        b_manager=404, b_emp1=403, anonymous=302)),
+    # each business copies its own week: B's copy touches none of A's shifts (test_schedule checks the counts)
+    ("POST", "/shifts/copy-week", row(a_owner=303, a_manager=303, a_emp1=403, a_emp2=403, b_owner=303,
+                                      b_manager=303, b_emp1=403, anonymous=302)),
+    ("POST", "/shifts/{s2}/reassign", row(a_owner=303, a_manager=303, a_emp1=403, a_emp2=403, b_owner=404,
+                                          b_manager=404, b_emp1=403, anonymous=302)),
+    ("GET", "/shifts/import", row(a_owner=200, a_manager=200, a_emp1=403, a_emp2=403, b_owner=200,
+                                  b_manager=200, b_emp1=403, anonymous=302)),
+    # a preview of a file naming A's employee: A sees the row as new, B as an unknown email (never A's name)
+    ("POST", "/shifts/import", row(a_owner=200, a_manager=200, a_emp1=403, a_emp2=403, b_owner=200,
+                                   b_manager=200, b_emp1=403, anonymous=302)),
     ("POST", "/cancellations/{c}/decide", row(a_owner=303, a_manager=303, a_emp1=403, a_emp2=403, b_owner=404,
                                               b_manager=404, b_emp1=403, anonymous=302)),
     # people: {u} = A's employee 2; {t} = a reset-password token of A's employee 2
@@ -97,6 +118,15 @@ def _payload(path, world, token):
         data.update(shift_id=str(world.a.shift2.id), reason="Ill", proofs=(io.BytesIO(jpeg_bytes()), "note.jpg"))
     elif path.endswith("/proofs"):
         data["proofs"] = (io.BytesIO(jpeg_bytes()), "more.jpg")
+    elif path.endswith("/reassign"):
+        data["employee"] = str(world.a.emp1.id)
+    elif path == "/shifts/new" or path.endswith("/edit"):
+        data.update(employee=str(world.a.emp2.id), day="2026-03-02", start="09:00", end="17:00", title="Bar")
+    elif path == "/shifts/import":
+        csv = f"email,date,start,end,place\n{world.a.emp2.email},2026-03-02,09:00,17:00,Bar\n"
+        data.update(step="preview", file=(io.BytesIO(csv.encode()), "week.csv"))
+    elif path == "/shifts/copy-week":
+        data["week"] = "2026-03-02"
     elif path.endswith("/decide"):
         data.update(decision="approve", comment="ok")
     elif path == "/staff/invite":
@@ -135,7 +165,9 @@ def test_route_answers_by_role_and_tenant(client, auth, proofs, method, path, wh
     if expected in (403, 404, 401):
         assert "signature=" not in body and "X-Amz-Signature" not in body
     if expected == 303:  # without JavaScript an action goes back to its page
-        assert response.headers["Location"] in ("/cancellations/", "/shifts/", "/account/", "/staff/", "/login", "/")
+        location = response.headers["Location"]
+        assert location in ("/cancellations/", "/shifts/", "/account/", "/staff/", "/login", "/") \
+            or location.startswith("/shifts/?week=")
     if expected == 302 and who == "anonymous":
         assert response.headers["Location"].startswith("/login")
 
