@@ -53,13 +53,15 @@ def _init_extensions(app):
 
 
 def _register_blueprints(app):
+    from .api.v1 import bp as api_v1_bp
     from .auth import bp as auth_bp
     from . import metrics
-    from .web import account, api, audit, cancellations, health, home, local_media, media, shifts, storage
+    from .web import account, api, api_tokens, audit, cancellations, health, home, local_media, media, shifts, storage
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(local_media.bp)
-    for module in (account, api, audit, cancellations, health, media, storage, metrics):
+    app.register_blueprint(api_v1_bp)
+    for module in (account, api, api_tokens, audit, cancellations, health, media, storage, metrics):
         app.register_blueprint(module.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(shifts.bp)

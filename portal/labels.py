@@ -25,13 +25,17 @@ ACTION_LABELS = {
     "cancellation.withdraw": _l("Withdrew a request"),
     "cancellation.approve": _l("Approved a cancellation"),
     "cancellation.reject": _l("Rejected a cancellation"),
+    "api_token.create": _l("Created an API token"),
+    "api_token.revoke": _l("Revoked an API token"),
+    "api.employee": _l("Employee sent by the API"),
+    "api.shift": _l("Shift sent by the API"),
 }
 
 # Endpoint and label of each navigation item, by role.
 NAV = {
     "owner": [("home.index", _l("This week")), ("shifts.week", _l("Shift cards")),
               ("cancellations.index", _l("Cancellations")), ("audit.index", _l("Audit log")),
-              ("storage.index", _l("Storage"))],
+              ("storage.index", _l("Storage")), ("api_tokens.index", _l("API tokens"))],
     "manager": [("home.index", _l("This week")), ("shifts.week", _l("Shift cards")),
                 ("cancellations.index", _l("Cancellations")), ("audit.index", _l("Audit log"))],
     "employee": [("home.index", _l("My shifts")), ("cancellations.index", _l("Cancel a shift"))],

@@ -35,7 +35,8 @@ FORMULA_START = re.compile(r'(?:[^\S\t\r\n]|")*[=+\-@\uff1d\uff0b\uff0d\uff20]')
 FORMULA_AFTER_SEPARATOR = re.compile(r'([,;\t\r\n])(' + FORMULA_START.pattern + ")")
 ACTIONS = ("media.upload", "media.view", "media.download", "media.delete", "media.reject", "media.restore",
            "media.api_links",
-           "cancellation.request", "cancellation.withdraw", "cancellation.approve", "cancellation.reject")
+           "cancellation.request", "cancellation.withdraw", "cancellation.approve", "cancellation.reject",
+           "api_token.create", "api_token.revoke", "api.employee", "api.shift")
 
 
 class AuditFilterForm(Form):

@@ -3,6 +3,7 @@ import io
 
 import pytest
 
+from portal import api_tokens
 from tests.conftest import csrf_token_from
 from tests.media_fixtures import jpeg_bytes
 
@@ -55,6 +56,20 @@ MATRIX = [
                                              b_manager=303, b_emp1=303, anonymous=302)),
     ("POST", "/cancellations/{c}/decide", row(a_owner=303, a_manager=303, a_emp1=403, a_emp2=403, b_owner=404,
                                               b_manager=404, b_emp1=403, anonymous=302)),
+    ("GET", "/settings/api-tokens/", row(a_owner=200, a_manager=403, a_emp1=403, a_emp2=403, b_owner=200,
+                                         b_manager=403, b_emp1=403, anonymous=302)),
+    ("POST", "/settings/api-tokens/", row(a_owner=200, a_manager=403, a_emp1=403, a_emp2=403, b_owner=200,
+                                          b_manager=403, b_emp1=403, anonymous=302)),
+    ("POST", "/settings/api-tokens/{t}/revoke", row(a_owner=303, a_manager=403, a_emp1=403, a_emp2=403,
+                                                    b_owner=404, b_manager=403, b_emp1=403, anonymous=302)),
+    # /api/v1 takes a token only: a session, whoever's, is no one there (tokens: test_api_route_answers_by_token).
+    ("GET", "/api/v1/openapi.json", row(a_owner=200, a_manager=200, a_emp1=200, a_emp2=200, b_owner=200,
+                                        b_manager=200, b_emp1=200, anonymous=200)),
+    *[(method, path, row(a_owner=401, a_manager=401, a_emp1=401, a_emp2=401, b_owner=401, b_manager=401, b_emp1=401,
+                         anonymous=401))
+      for method, path in (("GET", "/api/v1/cancellations"), ("GET", "/api/v1/employees/E1"),
+                           ("PUT", "/api/v1/employees/E1"), ("GET", "/api/v1/shifts/S1"),
+                           ("PUT", "/api/v1/shifts/S1"))],
 ]
 CASES = [(method, path, who, statuses[who]) for method, path, statuses in MATRIX for who in WHO]
 
@@ -67,17 +82,23 @@ def _payload(path, world, token):
         data["proofs"] = (io.BytesIO(jpeg_bytes()), "more.jpg")
     elif path.endswith("/decide"):
         data.update(decision="approve", comment="ok")
+    elif path == "/settings/api-tokens/":
+        data["name"] = "Shift app"
     return data
 
 
 @pytest.mark.parametrize("method,path,who,expected", CASES, ids=[f"{m} {p} {w}" for m, p, w, _ in CASES])
 def test_route_answers_by_role_and_tenant(client, auth, proofs, method, path, who, expected):
     world = proofs
-    url = path.format(c=world.a.cancellation.id, m=world.a.proof.id, s=world.a.shift1.id, s2=world.a.shift2.id)
+    a_token, _secret = api_tokens.issue(world.a.owner.id, "A's app", actor=world.a.owner)
+    url = path.format(c=world.a.cancellation.id, m=world.a.proof.id, s=world.a.shift1.id, s2=world.a.shift2.id,
+                      t=a_token.id)
     if who != "anonymous":
         auth.login(world.user(who))
     if method == "GET":
         response = client.get(url)
+    elif method == "PUT":
+        response = client.put(url, json={"name": "X", "email": "x@x.example"})
     else:
         token = csrf_token_from(client.get("/login" if who == "anonymous" else "/").get_data(as_text=True))
         response = client.post(url, data=_payload(path, world, token), content_type="multipart/form-data",
@@ -87,7 +108,7 @@ def test_route_answers_by_role_and_tenant(client, auth, proofs, method, path, wh
     if expected in (403, 404, 401):
         assert "signature=" not in body and "X-Amz-Signature" not in body
     if expected == 303:  # without JavaScript an action goes back to its page
-        assert response.headers["Location"] in ("/cancellations/", "/shifts/", "/account/")
+        assert response.headers["Location"] in ("/cancellations/", "/shifts/", "/account/", "/settings/api-tokens/")
     if expected == 302 and who == "anonymous":
         assert response.headers["Location"].startswith("/login")
 
@@ -98,3 +119,60 @@ def test_foreign_owner_sees_none_of_the_other_business(client, auth, proofs, who
     for path in ("/cancellations/", "/audit/", "/audit/export.csv", "/shifts/", "/", "/storage/"):
         body = client.get(path).get_data(as_text=True)
         assert proofs.a.emp1.display_name not in body and "Alpha" not in body
+
+
+# What a token of A, a token of B, a revoked token of A and no token get from each /api/v1 route. A's external
+# ids E1 and S1 exist in A only; B has its own E1 and S1 (external ids are per business).
+TOKEN_MATRIX = [
+    ("GET", "/api/v1/employees/E1", dict(a=200, b=200, revoked=401, none=401)),
+    ("GET", "/api/v1/employees/A-ONLY", dict(a=200, b=404, revoked=401, none=401)),
+    ("GET", "/api/v1/shifts/S1", dict(a=200, b=200, revoked=401, none=401)),
+    ("GET", "/api/v1/shifts/SA-ONLY", dict(a=200, b=404, revoked=401, none=401)),
+    ("PUT", "/api/v1/employees/E1", dict(a=200, b=200, revoked=401, none=401)),
+    ("PUT", "/api/v1/shifts/S1", dict(a=200, b=200, revoked=401, none=401)),
+    ("GET", "/api/v1/cancellations", dict(a=200, b=200, revoked=401, none=401)),
+    ("GET", "/api/v1/openapi.json", dict(a=200, b=200, revoked=200, none=200)),
+]
+TOKEN_CASES = [(m, p, who, s[who]) for m, p, s in TOKEN_MATRIX for who in ("a", "b", "revoked", "none")]
+
+
+@pytest.mark.parametrize("method,path,who,expected", TOKEN_CASES, ids=[f"{m} {p} {w}" for m, p, w, _ in TOKEN_CASES])
+def test_api_route_answers_by_token(client, proofs, method, path, who, expected):
+    world = proofs
+    secrets = {}
+    for name, business in (("a", world.a), ("b", world.b), ("revoked", world.a)):
+        row, secrets[name] = api_tokens.issue(business.owner.id, name, actor=business.owner)
+    api_tokens.revoke(row, actor=world.a.owner)
+    for name, business in (("a", world.a), ("b", world.b)):
+        auth = {"Authorization": f"Bearer {secrets[name]}"}
+        people = ["E1", "A-ONLY"] if name == "a" else ["E1"]
+        for ext_id in people:
+            client.put(f"/api/v1/employees/{ext_id}", headers=auth,
+                       json={"name": ext_id, "email": f"{ext_id.lower()}.{name}@x.example"})
+        for ext_id in (["S1", "SA-ONLY"] if name == "a" else ["S1"]):
+            client.put(f"/api/v1/shifts/{ext_id}", headers=auth, json={
+                "employee": "E1", "title": f"{name} bar",
+                "starts_at": "2026-03-02T09:00:00+03:00", "ends_at": "2026-03-02T17:00:00+03:00"})
+    headers = {"Authorization": f"Bearer {secrets[who]}"} if who in secrets else {}
+    body = {"employees": {"name": "E1 again", "email": f"e1.{who}@x.example"},
+            "shifts": {"employee": "E1", "title": "moved", "starts_at": "2026-03-03T09:00:00+03:00",
+                       "ends_at": "2026-03-03T17:00:00+03:00"}}.get(path.split("/")[3])
+    response = client.open(path, method=method, headers=headers, json=body if method == "PUT" else None)
+    assert response.status_code == expected, response.get_data(as_text=True)[:300]
+    text = response.get_data(as_text=True)
+    if who in ("a", "b"):
+        other = world.b if who == "a" else world.a
+        assert other.emp1.email not in text and f".{'b' if who == 'a' else 'a'}@x.example" not in text
+    if path == "/api/v1/cancellations" and expected == 200:
+        own = world.a if who == "a" else world.b
+        assert [c["id"] for c in response.get_json()["cancellations"]] == [own.cancellation.id]
+    if method == "PUT" and expected == 200:
+        mine = world.a.owner.id if who == "a" else world.b.owner.id
+        theirs = world.b.owner.id if who == "a" else world.a.owner.id
+        from portal.extensions import db
+        from portal.models import Shift, User
+
+        model = User if "employees" in path else Shift
+        rows = db.session.execute(db.select(model).where(model.external_id == path.rsplit("/", 1)[1])).scalars()
+        changed = {r.owner_id: (r.display_name if model is User else r.title) for r in rows}
+        assert changed[mine] in ("E1 again", "moved") and changed[theirs] in ("E1", "a bar", "b bar")
