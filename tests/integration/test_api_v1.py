@@ -3,6 +3,7 @@ response checked against the OpenAPI document."""
 import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_document
 from referencing import Registry, Resource
@@ -138,6 +139,10 @@ def test_token_of_business_a_never_reaches_business_b(client, auth, world):
     for path in ("/api/v1/employees/E1", "/api/v1/shifts/S1"):
         response = client.get(path, headers=bearer(token_a))
         assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
+        conforms(response, path.replace("/api/v1", "").replace("E1", "{external_id}").replace("S1", "{external_id}"),
+                 "get")
+        conforms(client.get(path, headers=bearer(token_b)), path.replace("/api/v1", "")
+                 .replace("E1", "{external_id}").replace("S1", "{external_id}"), "get")
     # B's employee, by external id or email, is unknown in A
     for employee in ("E1", EMPLOYEE["email"], world.b.emp1.email):
         response = client.put("/api/v1/shifts/S1", json=shift_body(employee=employee), headers=bearer(token_a))
@@ -182,6 +187,18 @@ def test_a_decision_moves_the_request_to_the_end_of_the_feed(client, auth, proof
     assert after["cancellations"][0]["status"] == "approved" and after["cancellations"][0]["updated_at"] > since
 
 
+def test_a_shift_with_a_request_keeps_its_time_and_person(client, auth, proofs):
+    world = proofs
+    token = issue(client, auth, world.a.owner)
+    world.a.shift1.external_id = "S1"
+    db.session.commit()
+    body = shift_body(employee=world.a.emp1.email)
+    response = client.put("/api/v1/shifts/S1", json=body, headers=bearer(token))
+    assert response.status_code == 409
+    conforms(response, "/shifts/{external_id}", "put")
+    assert db.session.get(Shift, world.a.shift1.id).status == "cancellation_requested"
+
+
 @pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=1e3", "cursor=!!", "cursor=W10",
                                    "updated_since=yesterday", "updated_since=0001-01-01T00:00:00Z"])
 def test_feed_refuses_bad_parameters_with_422(client, auth, world, query):
@@ -189,3 +206,26 @@ def test_feed_refuses_bad_parameters_with_422(client, auth, world, query):
     response = client.get(f"/api/v1/cancellations?{query}", headers=bearer(token))
     assert response.status_code == 422
     conforms(response, "/cancellations", "get")
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30)
+    | st.sampled_from(["2026-03-02T09:00:00+03:00", "9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+14:00",
+                       "E1", "ivan@cafe.example", "employee", "manager", "ru", "a\x00b", "9" * 5000]),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=3),
+    max_leaves=8)
+FIELD_NAMES = ["name", "email", "language", "role", "active", "employee", "starts_at", "ends_at", "title"]
+BODIES = st.dictionaries(st.sampled_from(FIELD_NAMES), JSON_VALUES, max_size=9) | JSON_VALUES
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=BODIES, ext_id=st.sampled_from(["E1", "S1", "x" * 101, "a/b", "é", "9" * 100]),
+       kind=st.sampled_from(["employees", "shifts"]))
+def test_no_json_body_gets_a_server_error(client, auth, world, body, ext_id, kind):
+    if not hasattr(world, "token"):
+        world.token = issue(client, auth, world.a.owner)
+        client.put("/api/v1/employees/E1", json=EMPLOYEE, headers=bearer(world.token))
+    response = client.put(f"/api/v1/{kind}/{ext_id}", json=body, headers=bearer(world.token))
+    assert response.status_code < 500, response.get_data(as_text=True)[:300]
+    if response.status_code != 404:  # a path with a slash matches no route
+        conforms(response, f"/{kind}/{{external_id}}", "put")

@@ -16,6 +16,7 @@ def _json(schema, description):
 
 ERRORS = {
     "401": _json(_ref("Error"), "No token, or an unknown or revoked one"),
+    "409": _json(_ref("Error"), "A concurrent request won, or the shift has a cancellation request already"),
     "413": _json(_ref("Error"), "The body is larger than 64 KiB"),
     "415": _json(_ref("Error"), "The body is not JSON"),
     "422": _json(_ref("ValidationError"), "The body or a parameter is invalid; `fields` says which and why"),
@@ -123,6 +124,16 @@ def _put(name, summary):
     }
 
 
+def _get(name, summary):
+    return {
+        "summary": summary, "operationId": f"get{name}", "security": [{"token": []}],
+        "parameters": [{"name": "external_id", "in": "path", "required": True, "schema": EXTERNAL_ID}],
+        "responses": {"200": _json(_ref(name), "Found"),
+                      "404": _json(_ref("Error"), "No such external id in the token's business"),
+                      "401": ERRORS["401"], "422": ERRORS["422"]},
+    }
+
+
 FEED = {
     "summary": "Cancellation requests changed since a moment, oldest change first, with proof links",
     "operationId": "listCancellations", "security": [{"token": []}],
@@ -142,8 +153,9 @@ DOCUMENT = {
              "description": "People and shifts in from the main shift app; cancellation requests with proofs out."},
     "servers": [{"url": "/api/v1"}],
     "paths": {
-        "/employees/{external_id}": {"put": _put("Employee", "Create or update an employee or manager")},
-        "/shifts/{external_id}": {"put": _put("Shift", "Create or update a shift")},
+        "/employees/{external_id}": {"get": _get("Employee", "One employee or manager"),
+                                     "put": _put("Employee", "Create or update an employee or manager")},
+        "/shifts/{external_id}": {"get": _get("Shift", "One shift"), "put": _put("Shift", "Create or update a shift")},
         "/cancellations": {"get": FEED},
     },
     "components": {
