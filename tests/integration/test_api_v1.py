@@ -62,7 +62,8 @@ def test_token_is_stored_hashed_shown_once_and_audited(client, auth, world):
     row = db.session.execute(db.select(ApiToken)).scalar_one()
     assert token not in (row.token_hash, row.prefix) and token.startswith(row.prefix)
     auth.login(world.a.owner)
-    assert token not in client.get("/settings/api-tokens/").get_data(as_text=True)
+    page = client.get("/settings/api-tokens/", headers={"Accept-Language": "ru"}).get_data(as_text=True)
+    assert token not in page and row.prefix in page and "Отозвать" in page  # in Russian
     actions = db.session.execute(db.select(AuditEvent.action)).scalars().all()
     assert "api_token.create" in actions
 
