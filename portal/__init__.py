@@ -5,7 +5,7 @@ from flask import Flask
 
 from .config import build_config
 from .extensions import babel, csrf, db, login_manager, migrate
-from .inputs import IdConverter
+from .inputs import ExternalIdConverter, IdConverter
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,6 +21,7 @@ def create_app(config=None, profile=None):
     app.config.from_mapping(build_config(app.instance_path, profile, config))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.url_map.converters["id"] = IdConverter  # before the blueprints: every id in a route is <id:...>
+    app.url_map.converters["external_id"] = ExternalIdConverter
     _init_extensions(app)
     _register_blueprints(app)
     from . import assets, cli, error_pages, logs, media, security_headers, template_helpers

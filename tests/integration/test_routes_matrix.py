@@ -90,9 +90,9 @@ def _payload(path, world, token):
 @pytest.mark.parametrize("method,path,who,expected", CASES, ids=[f"{m} {p} {w}" for m, p, w, _ in CASES])
 def test_route_answers_by_role_and_tenant(client, auth, proofs, method, path, who, expected):
     world = proofs
-    a_token, _secret = api_tokens.issue(world.a.owner.id, "A's app", actor=world.a.owner)
+    a_token = api_tokens.issue(world.a.owner.id, "A's app", actor=world.a.owner)[0] if "{t}" in path else None
     url = path.format(c=world.a.cancellation.id, m=world.a.proof.id, s=world.a.shift1.id, s2=world.a.shift2.id,
-                      t=a_token.id)
+                      t=getattr(a_token, "id", None))
     if who != "anonymous":
         auth.login(world.user(who))
     if method == "GET":

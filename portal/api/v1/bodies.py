@@ -11,7 +11,7 @@ from referencing.jsonschema import DRAFT202012
 
 from ...inputs import CONTROL, DATE_MAX, DATE_MIN
 from . import ApiError, invalid
-from .openapi import DOCUMENT, EXTERNAL_ID
+from .openapi import DOCUMENT
 
 _REGISTRY = Registry().with_resource("urn:api", Resource.from_contents(DOCUMENT, default_specification=DRAFT202012))
 _VALIDATORS = {}
@@ -59,14 +59,6 @@ def json_body(schema):
     if fields:
         raise invalid({name[:100]: reason for name, reason in list(fields.items())[:20]})
     return data
-
-
-def external_id(value):
-    """The path's external id when it fits the documented pattern, else 422."""
-    errors = list(Draft202012Validator(EXTERNAL_ID).iter_errors(value))
-    if errors:
-        raise invalid({"external_id": _say(errors[0])})
-    return value
 
 
 def moment(value, field):

@@ -1,7 +1,9 @@
 """The OpenAPI 3.1 document of /api/v1. Its request schemas also validate the bodies the API receives."""
 from ...i18n import LANGUAGES
+from ...inputs import EXTERNAL_ID as EXTERNAL_ID_PATTERN
 
-EXTERNAL_ID = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[A-Za-z0-9._:@-]+$"}
+EXTERNAL_ID = {"type": "string", "pattern": f"^{EXTERNAL_ID_PATTERN}$",
+               "description": "your app's id; any other path answers 404"}
 MOMENT = {"type": "string", "maxLength": 40, "description": "ISO 8601 with an offset, e.g. 2026-03-02T09:00:00+03:00"}
 TEXT = {"type": "string", "minLength": 1}
 
@@ -120,7 +122,8 @@ def _put(name, summary):
         "summary": summary, "operationId": f"put{name}", "security": [{"token": []}],
         "parameters": [{"name": "external_id", "in": "path", "required": True, "schema": EXTERNAL_ID}],
         "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(f"{name}Input")}}},
-        "responses": {"200": _json(_ref(name), "Updated"), "201": _json(_ref(name), "Created"), **ERRORS},
+        "responses": {"200": _json(_ref(name), "Updated"), "201": _json(_ref(name), "Created"),
+                      "404": _json(_ref("Error"), "The path's external id is malformed"), **ERRORS},
     }
 
 

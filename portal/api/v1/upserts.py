@@ -10,7 +10,7 @@ from ...extensions import db
 from ...models import Shift, User
 from ...web.request_data import request_source
 from . import ApiError, bp, invalid
-from .bodies import external_id, iso, json_body, moment
+from .bodies import iso, json_body, moment
 
 MAX_SHIFT = timedelta(hours=24)
 
@@ -53,19 +53,19 @@ def _commit(action, ext_id, created, **ids):
         raise ApiError(409, "conflict", "Another request changed this at the same moment; send it again.") from None
 
 
-@bp.route("/employees/<external_id_>", methods=["GET"])
+@bp.route("/employees/<external_id:external_id_>", methods=["GET"])
 def get_employee(external_id_):
     """One employee or manager of the business by external id."""
-    user = _employee(g.api_token.owner_id, external_id(external_id_))
+    user = _employee(g.api_token.owner_id, external_id_)
     if user is None:
         raise _not_found("employee")
     return jsonify(employee_json(user))
 
 
-@bp.route("/employees/<external_id_>", methods=["PUT"])
+@bp.route("/employees/<external_id:external_id_>", methods=["PUT"])
 def put_employee(external_id_):
     """Create or update an employee or manager; an existing account with the email and no external id is adopted."""
-    ext_id, data = external_id(external_id_), json_body("EmployeeInput")
+    ext_id, data = external_id_, json_body("EmployeeInput")
     owner_id, email = g.api_token.owner_id, data["email"].strip().lower()
     if email.count("@") != 1 or "." not in email.rpartition("@")[2] or any(c.isspace() for c in email):
         raise invalid({"email": "An email address, like name@example.com."})
@@ -102,10 +102,10 @@ def _unusable_password():
     return generate_password_hash(secrets.token_urlsafe(32))
 
 
-@bp.route("/shifts/<external_id_>", methods=["GET"])
+@bp.route("/shifts/<external_id:external_id_>", methods=["GET"])
 def get_shift(external_id_):
     """One shift of the business by external id."""
-    shift = _shift(g.api_token.owner_id, external_id(external_id_))
+    shift = _shift(g.api_token.owner_id, external_id_)
     if shift is None:
         raise _not_found("shift")
     return jsonify(shift_json(shift))
@@ -123,10 +123,10 @@ def _shift_employee(owner_id, reference):
     return person
 
 
-@bp.route("/shifts/<external_id_>", methods=["PUT"])
+@bp.route("/shifts/<external_id:external_id_>", methods=["PUT"])
 def put_shift(external_id_):
     """Create or update a shift; once a cancellation was asked for, only its title may change."""
-    ext_id, data = external_id(external_id_), json_body("ShiftInput")
+    ext_id, data = external_id_, json_body("ShiftInput")
     owner_id = g.api_token.owner_id
     starts, ends = moment(data["starts_at"], "starts_at"), moment(data["ends_at"], "ends_at")
     if not timedelta(0) < ends - starts <= MAX_SHIFT:
