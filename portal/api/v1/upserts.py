@@ -137,7 +137,8 @@ def put_shift(external_id_):
     if created:
         shift = Shift(owner_id=owner_id, external_id=ext_id, status="scheduled")
         db.session.add(shift)
-    elif shift.status != "scheduled" and (shift.employee_id, shift.starts_at, shift.ends_at) != (person.id, starts, ends):
+    elif shift.status != "scheduled" and (shift.employee_id, shift.starts_at, shift.ends_at) != (
+            person.id, starts, ends):
         raise ApiError(409, "conflict", "A cancellation was requested for this shift; only its title may change.")
     shift.employee, shift.starts_at, shift.ends_at, shift.title = person, starts, ends, data["title"].strip()
     db.session.flush()
