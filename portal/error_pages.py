@@ -1,5 +1,5 @@
 """Error pages: a whole page for a browser, the message alone for htmx (put into the page's message area)."""
-from flask import make_response, render_template, request
+from flask import jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
@@ -12,6 +12,10 @@ class BadInputError(Exception):
     def __init__(self, message):
         super().__init__(message)
         self.message = message
+
+
+API_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 413: "too_large",
+             429: "too_many_requests", 500: "server_error", 503: "unavailable"}
 
 
 def init_app(app):
@@ -45,7 +49,9 @@ def _csrf_error(error):
 
 
 def _answer(code, message):
-    """A whole error page; for htmx, the message alone, put into the page's message area."""
+    """A whole error page; for htmx, the message alone, put into the page's message area; JSON under /api/v1."""
+    if request.path.startswith("/api/v1/"):  # routing errors (404, 405) and 413 never reach the blueprint
+        return jsonify({"error": {"code": API_CODES.get(code, "error"), "message": message}}), code
     if request.headers.get("HX-Request") == "true":
         response = make_response(render_template("errors/inline.html", message=message), code)
         response.headers["HX-Retarget"] = "#flash-area"

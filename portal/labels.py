@@ -38,6 +38,11 @@ ACTION_LABELS = {
     "shift.update": _l("Changed a shift"),
     "shift.delete": _l("Deleted a shift"),
     "shift.reassign": _l("Gave an open shift to another employee"),
+    "shift.import": _l("Imported shifts from a CSV file"),
+    "api_token.create": _l("Created an API token"),
+    "api_token.revoke": _l("Revoked an API token"),
+    "api.employee": _l("Employee sent by the API"),
+    "api.shift": _l("Shift sent by the API"),
 }
 
 PERSON_STATUS_LABELS = {"invited": _l("Invited"), "active": _l("Active"), "deactivated": _l("Deactivated")}
@@ -46,7 +51,7 @@ PERSON_STATUS_LABELS = {"invited": _l("Invited"), "active": _l("Active"), "deact
 NAV = {
     "owner": [("home.index", _l("This week")), ("shifts.week", _l("Shift cards")),
               ("cancellations.index", _l("Cancellations")), ("audit.index", _l("Audit log")),
-              ("storage.index", _l("Storage")), ("staff.index", _l("Staff"))],
+              ("storage.index", _l("Storage")), ("staff.index", _l("Staff")), ("api_tokens.index", _l("API tokens"))],
     "manager": [("home.index", _l("This week")), ("shifts.week", _l("Shift cards")),
                 ("cancellations.index", _l("Cancellations")), ("audit.index", _l("Audit log")),
                 ("staff.index", _l("Staff"))],

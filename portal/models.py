@@ -64,7 +64,7 @@ class User(UserMixin, db.Model):
     """A person who signs in. An owner is the tenant; managers and employees point at their owner."""
 
     __tablename__ = "users"
-    __table_args__ = (_check_in("role", ROLES),)
+    __table_args__ = (_check_in("role", ROLES), sa.UniqueConstraint("owner_id", "external_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
@@ -84,6 +84,8 @@ class User(UserMixin, db.Model):
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Mail about requests and decisions; invitations and password links are always sent.
     email_notifications: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # The main shift app's id of this person (PUT /api/v1/employees/<external_id>), unique in the business.
+    external_id: Mapped[str | None] = mapped_column(sa.String(100))
 
     # post_update: an owner row points at itself, and a flush of it must not see a cycle
     owner: Mapped["User | None"] = relationship(remote_side=[id], foreign_keys=[owner_id], post_update=True)
@@ -158,6 +160,7 @@ class Shift(db.Model):
     title: Mapped[str] = mapped_column(sa.String(160))
     status: Mapped[str] = mapped_column(sa.String(32), default="scheduled")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The main shift app's id of this shift (PUT /api/v1/shifts/<external_id>), unique in the business.
     external_id: Mapped[str | None] = mapped_column(sa.String(100))
 
     employee: Mapped[User] = relationship(foreign_keys=[employee_id])
@@ -178,6 +181,7 @@ class ShiftCancellation(db.Model):
         sa.Index("ix_shift_cancellations_status", "owner_id", "status", "created_at", "id",
                  **_where("submitted_at IS NOT NULL")),
         sa.Index("ix_shift_cancellations_employee", "employee_id", "created_at"),
+        sa.Index("ix_shift_cancellations_updated", "owner_id", "updated_at", "id"),  # the API's change feed
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -192,6 +196,9 @@ class ShiftCancellation(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Set once every proof is stored; until then nobody sees or decides the request.
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Every UPDATE of the row sets it (onupdate fires for the workflow's conditional updates as well as for
+    # flushes), so the API's feed sees each state change and each proof added while pending.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     shift: Mapped[Shift] = relationship(back_populates="cancellations")
     employee: Mapped[User] = relationship(foreign_keys=[employee_id])
@@ -287,6 +294,24 @@ class BusinessStorage(db.Model):
     owner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), primary_key=True, autoincrement=False)
     objects: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     bytes: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
+class ApiToken(db.Model):
+    """A business's key to /api/v1. Only its SHA-256 and a short prefix are kept; the token is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(80))
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
 
 
 class AuditEvent(db.Model):

@@ -37,7 +37,9 @@ ACTIONS = ("media.upload", "media.view", "media.download", "media.delete", "medi
            "media.api_links",
            "cancellation.request", "cancellation.withdraw", "cancellation.approve", "cancellation.reject",
            "business.create", "staff.invite", "staff.resend", "staff.deactivate", "staff.reactivate", "staff.role",
-           "account.password_set", "account.password_change", "account.password_reset_request")
+           "account.password_set", "account.password_change", "account.password_reset_request",
+           "shift.create", "shift.update", "shift.delete", "shift.reassign", "shift.import",
+           "api_token.create", "api_token.revoke", "api.employee", "api.shift")
 
 
 class AuditFilterForm(Form):

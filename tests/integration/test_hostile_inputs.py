@@ -16,6 +16,7 @@ from hypothesis import given, strategies as st
 from portal import create_app
 from portal.auth.forms import LoginForm, LogoutForm
 from portal.media.orchestrator import Upload
+from portal.web.api_tokens import TokenForm
 from portal.web.audit import AuditFilterForm
 from portal.web.forms import (ActionForm, CancellationFilterForm, CancellationForm, CopyWeekForm, DecisionForm, ImportForm,
                               ReassignForm, ShiftForm)
@@ -84,6 +85,16 @@ FIELDS = {
     ("staff.change_role", "POST"): Fields(form=RoleForm),
     ("language.switch", "POST"): Fields(form=LanguageForm),
     ("account.end_other_sessions", "POST"): Fields(form=ActionForm),
+    ("api_tokens.index", "GET"): Fields(),
+    ("api_tokens.create", "POST"): Fields(form=TokenForm),
+    ("api_tokens.revoke", "POST"): Fields(form=ActionForm),
+    # /api/v1 answers 401 to every session; its JSON bodies are fuzzed with a token in test_api_v1.py.
+    ("api_v1.openapi", "GET"): Fields(),
+    ("api_v1.cancellations", "GET"): Fields(query=("updated_since", "cursor", "limit")),
+    ("api_v1.get_employee", "GET"): Fields(),
+    ("api_v1.put_employee", "PUT"): Fields(),
+    ("api_v1.get_shift", "GET"): Fields(),
+    ("api_v1.put_shift", "PUT"): Fields(),
 }
 EXCLUDED = {
     "static": "Flask's send_from_directory serves files by name under static/; it reads no id, page, date or form",
