@@ -29,10 +29,10 @@ ACTION_LABELS = {
 
 # Endpoint and label of each navigation item, by role.
 NAV = {
-    "owner": [("home.index", _l("This week")), ("shifts.week", _l("Shift cards")),
+    "owner": [("home.index", _l("Today")), ("shifts.week", _l("Shift cards")),
               ("cancellations.index", _l("Cancellations")), ("audit.index", _l("Audit log")),
               ("storage.index", _l("Storage"))],
-    "manager": [("home.index", _l("This week")), ("shifts.week", _l("Shift cards")),
+    "manager": [("home.index", _l("Today")), ("shifts.week", _l("Shift cards")),
                 ("cancellations.index", _l("Cancellations")), ("audit.index", _l("Audit log"))],
     "employee": [("home.index", _l("My shifts")), ("cancellations.index", _l("Cancel a shift"))],
 }

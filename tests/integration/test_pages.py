@@ -18,22 +18,40 @@ def test_employee_sees_only_their_upcoming_shifts(client, auth, world, factory):
     assert past.title not in page
 
 
-def test_owner_sees_this_weeks_shifts_of_their_business_only(client, auth, world, factory):
+def test_owner_sees_todays_shifts_of_their_business_only(client, auth, world, factory):
+    running = factory.shift(world.a.emp1, starts_in=-timedelta(hours=1), title="Running now")
     next_month = factory.shift(world.a.emp1, starts_in=timedelta(days=30), title="Far future")
+    foreign = factory.shift(world.b.emp1, starts_in=-timedelta(hours=1), title="Foreign now")
     auth.login(world.a.owner)
     page = client.get("/").get_data(as_text=True)
-    # shift1/shift2 start tomorrow; they are in this week unless today is Sunday
-    from portal.web.home import week_bounds
-
-    start, end = week_bounds("Europe/Moscow")
-    for shift in (world.a.shift1, world.a.shift2):
-        assert (shift.title in page) == (start <= shift.starts_at < end)
-    assert world.a.emp1.display_name in page or world.a.shift1.starts_at >= end
-    assert world.b.shift1.title not in page and world.b.emp1.display_name not in page
+    assert running.title in page and world.a.emp1.display_name in page
     assert next_month.title not in page
+    assert foreign.title not in page and world.b.emp1.display_name not in page
 
 
-def test_manager_sees_the_same_week_as_the_owner(client, auth, world):
+def test_pending_requests_come_before_the_shifts_on_the_owners_home(client, auth, world, factory):
+    request_ = factory.cancellation(world.a.shift1, reason="Fever since the night")
+    foreign = factory.cancellation(world.b.shift1, reason="Foreign business reason")
+    auth.login(world.a.owner)
+    page = client.get("/").get_data(as_text=True)
+    assert "Fever since the night" in page and foreign.reason not in page
+    assert page.index(f'id="cancellation-{request_.id}"') < page.index('id="today-shifts"')
+    assert 'name="decision" value="approve"' in page
+
+
+def test_no_pending_request_says_so_on_the_managers_home(client, auth, world):
+    auth.login(world.a.manager)
+    assert "Nothing waits for your decision." in client.get("/").get_data(as_text=True)
+
+
+def test_employee_sees_their_open_request_first(client, auth, world, factory):
+    factory.cancellation(world.a.shift1)
+    auth.login(world.a.emp1)
+    page = client.get("/").get_data(as_text=True)
+    assert page.index('id="open-requests"') < page.index("My upcoming shifts")
+
+
+def test_manager_sees_the_same_day_as_the_owner(client, auth, world):
     auth.login(world.a.owner)
     owner_page = client.get("/").get_data(as_text=True)
     auth.logout()
