@@ -14,6 +14,65 @@
     }
   });
 
+  // ---- confirm a decision ----------------------------------------------------------------------
+  // Approve and reject ask first, like withdraw (hx-confirm). Their two buttons share one form, so the
+  // question comes from the button that submitted it (data-confirm) rather than from the form.
+  document.addEventListener("htmx:confirm", function (event) {
+    var submitter = event.detail.triggeringEvent && event.detail.triggeringEvent.submitter;
+    if (!submitter || !submitter.dataset.confirm) return;
+    event.preventDefault();
+    if (window.confirm(submitter.dataset.confirm)) event.detail.issueRequest(true);
+  });
+
+  // ---- check proof files before any byte is sent ------------------------------------------------
+  // The size limit and the messages come from the template (data-max-bytes, data-too-big, data-wrong-type);
+  // the type is the browser's guess from the name, so an empty one is left to the server, which decides.
+  function fileProblems(input) {
+    var max = Number(input.dataset.maxBytes) || Infinity;
+    var allowed = (input.accept || "").split(",");
+    var problems = [];
+    Array.prototype.forEach.call(input.files || [], function (file) {
+      if (file.size > max) problems.push(input.dataset.tooBig.replace("{name}", file.name));
+      else if (file.type && allowed.indexOf(file.type) === -1) problems.push(input.dataset.wrongType.replace("{name}", file.name));
+    });
+    return problems;
+  }
+
+  function showFileProblems(input, problems) {
+    var box = input.form && input.form.querySelector("[data-file-check]");
+    if (problems.length) input.setAttribute("aria-invalid", "true");
+    else input.removeAttribute("aria-invalid");
+    if (!box) return;
+    box.textContent = problems.join(" ");
+    box.hidden = !problems.length;
+  }
+
+  function checkForm(form) {
+    var problems = [];
+    form.querySelectorAll("input[type=file][data-max-bytes]").forEach(function (input) {
+      var found = fileProblems(input);
+      showFileProblems(input, found);
+      problems = problems.concat(found);
+    });
+    return problems.length === 0;
+  }
+
+  // Capture phase: runs before htmx's own submit handler on the form, so a refused file never starts a request.
+  document.addEventListener("submit", function (event) {
+    if (event.target.querySelector("input[type=file][data-max-bytes]") && !checkForm(event.target)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      var invalid = event.target.querySelector("[aria-invalid=true]");
+      if (invalid) invalid.focus();
+    }
+  }, true);
+
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("input[type=file][data-max-bytes]")) {
+      showFileProblems(event.target, fileProblems(event.target));
+    }
+  });
+
   // ---- upload progress and cancel -------------------------------------------------------------
   function progressParts(form) {
     var status = form.querySelector("[data-upload-status]");
