@@ -9,7 +9,9 @@ from ..inputs import Form, date_filter
 class CancellationForm(Form):
     """An employee asks to cancel one of their shifts, with a reason; the files come alongside."""
 
-    shift_id = SelectField(_l("Shift"), coerce=int, validators=[InputRequired(_l("Choose a shift."))])
+    # the view checks the choice itself, to say why a shift is no longer offered (WTForms: "Not a valid choice")
+    shift_id = SelectField(_l("Shift"), coerce=int, validate_choice=False,
+                           validators=[InputRequired(_l("Choose a shift."))])
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(_l("Write a short reason.")), Length(max=2000)])
 
 

@@ -24,6 +24,28 @@
     if (window.confirm(submitter.dataset.confirm)) event.detail.issueRequest(true);
   });
 
+  // ---- errors at their field ---------------------------------------------------------------------
+  // A form answered with errors (422) puts each field's messages next to it ([data-errors-for=<field id>]);
+  // mark those fields aria-invalid and move the focus to the first, as a whole page does with autofocus.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    if (!form.matches || !form.matches("form") || event.detail.xhr.status !== 422) return;
+    var invalid = {};
+    document.querySelectorAll("[data-errors-for]").forEach(function (box) {
+      if (box.textContent.trim()) invalid[box.dataset.errorsFor] = true;
+    });
+    var first = null;
+    Array.prototype.forEach.call(form.elements, function (control) {
+      if (control.id && invalid[control.id]) {
+        control.setAttribute("aria-invalid", "true");
+        first = first || control;
+      } else {
+        control.removeAttribute("aria-invalid");
+      }
+    });
+    if (first) first.focus();
+  });
+
   // ---- check proof files before any byte is sent ------------------------------------------------
   // The size limit and the messages come from the template (data-max-bytes, data-too-big, data-wrong-type);
   // the type is the browser's guess from the name, so an empty one is left to the server, which decides.
@@ -79,7 +101,9 @@
     return {
       box: status,
       bar: form.querySelector("progress"),
-      percent: status && status.querySelector("[data-upload-percent]")
+      percent: status && status.querySelector("[data-upload-percent]"),
+      cancel: status && status.querySelector("[data-upload-cancel]"),
+      note: form.querySelector("[data-upload-note]")
     };
   }
 
@@ -87,6 +111,8 @@
     var parts = progressParts(event.target);
     if (!parts.bar) return;
     if (parts.box) parts.box.hidden = false;
+    if (parts.cancel) parts.cancel.hidden = false;
+    if (parts.note) parts.note.hidden = true;
     parts.bar.hidden = false;
     parts.bar.value = 0;
   });
@@ -97,6 +123,8 @@
     var value = Math.round((event.detail.loaded / event.detail.total) * 100);
     parts.bar.value = value;
     if (parts.percent) parts.percent.textContent = value + "%";
+    // every byte has left: the server is deciding, and cancelling could no longer keep anything from it
+    if (parts.cancel && value === 100) parts.cancel.hidden = true;
   });
 
   document.addEventListener("htmx:afterRequest", function (event) {
@@ -112,6 +140,10 @@
     htmx.trigger(form, "htmx:abort");
     var parts = progressParts(form);
     if (parts.box) parts.box.hidden = true;
+    if (parts.note) {
+      parts.note.textContent = cancel.dataset.cancelled;
+      parts.note.hidden = false;
+    }
   });
 
   // A file input that uploads as soon as files are chosen (adding proofs to a pending request).

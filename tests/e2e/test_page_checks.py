@@ -69,3 +69,34 @@ def test_a_file_of_a_refused_type_is_not_sent_to_a_pending_request(page, live_se
     assert "notes.txt" in message.inner_text() and "PDF" in message.inner_text()
     page.wait_for_timeout(300)
     assert sent == []
+
+
+def _small_jpeg(tmp_path):
+    photo = tmp_path / "note.jpg"
+    photo.write_bytes(jpeg_bytes())
+    return str(photo)
+
+
+def test_a_missing_reason_is_marked_at_its_field_and_gets_the_focus(page, live_server, world, tmp_path):
+    sign_in(page, live_server, world.a.emp1)
+    page.goto(f"{live_server}/cancellations/")
+    page.wait_for_load_state("load")
+    page.set_input_files("#proofs", [_small_jpeg(tmp_path)])
+    page.click("#cancel-submit")
+    page.wait_for_selector("#reason[aria-invalid=true]")
+    assert "Write a short reason." in page.inner_text("#reason-errors")
+    assert page.evaluate("document.activeElement.id") == "reason"
+
+
+def test_a_shift_requested_in_another_tab_says_so_at_the_shift(page, live_server, world, tmp_path):
+    sign_in(page, live_server, world.a.emp1)
+    page.goto(f"{live_server}/cancellations/")
+    page.wait_for_load_state("load")
+    Factory().cancellation(world.a.shift1)  # the other tab was quicker
+    page.select_option("#shift_id", str(world.a.shift1.id))
+    page.fill("#reason", "Flu")
+    page.set_input_files("#proofs", [_small_jpeg(tmp_path)])
+    page.click("#cancel-submit")
+    page.wait_for_selector("#shift_id[aria-invalid=true]")
+    assert "This shift already has a request." in page.inner_text("#shift_id-errors")
+    assert page.evaluate("document.activeElement.id") == "shift_id"
