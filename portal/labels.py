@@ -5,6 +5,7 @@ ROLE_LABELS = {"owner": _l("Owner"), "manager": _l("Manager"), "employee": _l("E
 
 STATUS_LABELS = {
     "scheduled": _l("Scheduled"),
+    "past": _l("Past"),
     "cancellation_requested": _l("Cancellation requested"),
     "cancelled": _l("Cancelled"),
     "pending": _l("Pending"),

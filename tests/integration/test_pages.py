@@ -170,3 +170,37 @@ def test_id_url_builds_what_url_for_builds(app):
             assert id_url(endpoint, **ids) == url_for(endpoint, **ids)
         with pytest.raises(ValueError):
             id_url("media.thumbnail", media_id="7/../x")
+
+
+def test_russian_day_headings_keep_the_month_in_lower_case(client, auth, world):
+    world.a.owner.language = "ru"
+    db.session.commit()
+    auth.login(world.a.owner)
+    page = client.get("/shifts/?week=2026-11-23").get_data(as_text=True)
+    assert "Пн 23 нояб." in page and "Нояб." not in page
+
+
+def test_a_scheduled_shift_that_has_ended_is_past(client, auth, world, factory):
+    past = factory.shift(world.a.emp1, starts_in=-timedelta(days=2), title="Last week's shift")
+    auth.login(world.a.emp1)
+    page = client.get(f"/shifts/{past.id}").get_data(as_text=True)
+    assert "badge-past" in page and ">Past<" in page and ">Scheduled<" not in page
+    assert ">Scheduled<" in client.get(f"/shifts/{world.a.shift1.id}").get_data(as_text=True)
+
+
+def test_the_russian_storage_page_speaks_russian_units_and_dates(client, auth, proofs):
+    proofs.a.owner.language = "ru"
+    db.session.commit()
+    auth.login(proofs.a.owner)
+    page = client.get("/storage/").get_data(as_text=True)
+    main = page.split("<main", 1)[1]
+    assert "кБ" in main or "МБ" in main
+    assert not re.search(r"\d (KB|MB|GB|kB)\b", main) and "(max " not in main
+    assert not re.search(r">\d{4}-\d\d-\d\d<", main)  # no ISO dates on the page
+
+
+def test_every_page_names_its_favicon(client):
+    page = client.get("/login").get_data(as_text=True)
+    href = re.search(r'<link rel="icon" href="([^"]+)"', page).group(1)
+    response = client.get(href)
+    assert response.status_code == 200 and b"<svg" in response.data
