@@ -153,6 +153,65 @@
     }
   });
 
+  // ---- lightbox for photo proofs ----------------------------------------------------------------
+  // A link marked data-lightbox opens in the page's <dialog> (Esc closes, Tab stays inside) instead of a new
+  // tab; the image still comes through the link's audited /media/<id>/view URL. Arrows and swipes move
+  // between the photos of the same request; a click on the photo zooms it to full size and back.
+  var box = { items: [], index: 0 };
+
+  function lightboxPart(name) { return document.querySelector("#lightbox [data-lightbox-" + name + "]"); }
+
+  function showProof(index) {
+    var count = box.items.length;
+    box.index = (index + count) % count;
+    var link = box.items[box.index];
+    var image = lightboxPart("image");
+    image.classList.remove("zoomed");
+    image.src = link.href;
+    image.alt = link.title;
+    lightboxPart("caption").textContent = link.title + (count > 1 ? " · " + (box.index + 1) + "/" + count : "");
+    var download = lightboxPart("download");
+    download.hidden = !link.dataset.download;
+    download.href = link.dataset.download || "#";
+    lightboxPart("prev").hidden = lightboxPart("next").hidden = count < 2;
+  }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("a[data-lightbox]");
+    var dialog = document.getElementById("lightbox");
+    if (link && dialog && dialog.showModal && event.button === 0 && !event.ctrlKey && !event.metaKey && !event.shiftKey) {
+      event.preventDefault();
+      box.items = Array.prototype.slice.call((link.closest(".proofs") || document).querySelectorAll("a[data-lightbox]"));
+      showProof(box.items.indexOf(link));
+      dialog.showModal();
+      return;
+    }
+    if (!dialog || !dialog.open) return;
+    if (event.target.closest("[data-lightbox-prev]")) showProof(box.index - 1);
+    else if (event.target.closest("[data-lightbox-next]")) showProof(box.index + 1);
+    else if (event.target.closest("[data-lightbox-close]")) dialog.close();
+    else if (event.target.matches("[data-lightbox-image]")) event.target.classList.toggle("zoomed");
+    else if (event.target === dialog) dialog.close();  // a click on the backdrop
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var dialog = document.getElementById("lightbox");
+    if (!dialog || !dialog.open) return;
+    if (event.key === "ArrowLeft") showProof(box.index - 1);
+    else if (event.key === "ArrowRight") showProof(box.index + 1);
+  });
+
+  var swipeStart = null;
+  document.addEventListener("pointerdown", function (event) {
+    swipeStart = event.target.matches && event.target.matches("[data-lightbox-image]") ? event.clientX : null;
+  });
+  document.addEventListener("pointerup", function (event) {
+    if (swipeStart === null) return;
+    var moved = event.clientX - swipeStart;
+    swipeStart = null;
+    if (Math.abs(moved) > 60 && box.items.length > 1) showProof(box.index + (moved < 0 ? 1 : -1));
+  });
+
   // ---- drag and drop, and the list of chosen files --------------------------------------------
   function setFiles(input, files) {
     var transfer = new DataTransfer();
