@@ -3,7 +3,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from ..inputs import Form, date_filter
+from ..inputs import Form, date_filter, id_range
 
 
 class CancellationForm(Form):
@@ -11,7 +11,7 @@ class CancellationForm(Form):
 
     # the view checks the choice itself, to say why a shift is no longer offered (WTForms: "Not a valid choice")
     shift_id = SelectField(_l("Shift"), coerce=int, validate_choice=False,
-                           validators=[InputRequired(_l("Choose a shift."))])
+                           validators=[InputRequired(_l("Choose a shift.")), id_range()])
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(_l("Write a short reason.")), Length(max=2000)])
 
 
