@@ -1,5 +1,5 @@
 """Error pages: a whole page for a browser, the message alone for htmx (put into the page's message area)."""
-from flask import jsonify, make_response, render_template, request
+from flask import current_app, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
@@ -33,7 +33,9 @@ def _error_page(error):
         403: _("You do not have access to this page."),
         404: _("Nothing here. It may have been removed, or the link is wrong."),
         405: _("This action is not allowed here."),
-        413: _("The upload is too large."),
+        413: _("The upload is too large: each file may have at most %(mb)s MB, and one request at most %(n)s files.",
+               mb=round(current_app.config["MEDIA_MAX_UPLOAD_BYTES"] / 1048576),
+               n=current_app.config["MEDIA_MAX_FILES"]),
         429: _("Too many attempts. Wait a minute and try again."),
         500: _("Something went wrong on our side. Please try again."),
         503: _("This is not available for a moment. Please try again shortly."),

@@ -5,6 +5,7 @@ ROLE_LABELS = {"owner": _l("Owner"), "manager": _l("Manager"), "employee": _l("E
 
 STATUS_LABELS = {
     "scheduled": _l("Scheduled"),
+    "past": _l("Past"),
     "cancellation_requested": _l("Cancellation requested"),
     "cancelled": _l("Cancelled"),
     "pending": _l("Pending"),
@@ -49,10 +50,10 @@ PERSON_STATUS_LABELS = {"invited": _l("Invited"), "active": _l("Active"), "deact
 
 # Endpoint and label of each navigation item, by role.
 NAV = {
-    "owner": [("home.index", _l("This week")), ("shifts.week", _l("Shift cards")),
+    "owner": [("home.index", _l("Today")), ("shifts.week", _l("Shift cards")),
               ("cancellations.index", _l("Cancellations")), ("audit.index", _l("Audit log")),
               ("storage.index", _l("Storage")), ("staff.index", _l("Staff")), ("api_tokens.index", _l("API tokens"))],
-    "manager": [("home.index", _l("This week")), ("shifts.week", _l("Shift cards")),
+    "manager": [("home.index", _l("Today")), ("shifts.week", _l("Shift cards")),
                 ("cancellations.index", _l("Cancellations")), ("audit.index", _l("Audit log")),
                 ("staff.index", _l("Staff"))],
     "employee": [("home.index", _l("My shifts")), ("cancellations.index", _l("Cancel a shift"))],

@@ -3,14 +3,16 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, DateField, FileField, HiddenField, SelectField, StringField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from ..inputs import DATE_MAX, DATE_MIN, Form, Within, date_filter, id_range
 from ..shift_csv import MAX_BYTES
-from ..inputs import DATE_MAX, DATE_MIN, Form, Within, date_filter
 
 
 class CancellationForm(Form):
     """An employee asks to cancel one of their shifts, with a reason; the files come alongside."""
 
-    shift_id = SelectField(_l("Shift"), coerce=int, validators=[InputRequired(_l("Choose a shift."))])
+    # the view checks the choice itself, to say why a shift is no longer offered (WTForms: "Not a valid choice")
+    shift_id = SelectField(_l("Shift"), coerce=int, validate_choice=False,
+                           validators=[InputRequired(_l("Choose a shift.")), id_range()])
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(_l("Write a short reason.")), Length(max=2000)])
 
 

@@ -37,9 +37,10 @@ def week():
         db.select(Shift)
         .where(Shift.owner_id == current_user.owner_id, Shift.starts_at >= start, Shift.starts_at < end)
         .options(selectinload(Shift.employee),
-                 # a card shows a proof's name and links by id: the rest of its row stays in the database
+                 # a card shows a proof's name and kind and links by id: the rest of its row stays in the database
                  selectinload(Shift.cancellations).selectinload(ShiftCancellation.proofs)
-                 .load_only(MediaObject.id, MediaObject.original_filename, raiseload=True),
+                 .load_only(MediaObject.id, MediaObject.original_filename, MediaObject.content_type,
+                            raiseload=True),
                  selectinload(Shift.cancellations).selectinload(ShiftCancellation.decided_by))
         .order_by(Shift.starts_at)
     ).scalars().all()
