@@ -22,6 +22,16 @@ def mail_live_server(mail_app):
         yield base
 
 
+def mail_to(app, inbox, address, count=1):
+    """The messages for address: sent after the response; if they are late (the dev server closes a kept-alive
+    response late under load), run the retrier once, as the compose `mailer` service does every minute."""
+    try:
+        return inbox.wait_for(address, count=count, timeout=10)
+    except AssertionError:
+        assert app.test_cli_runner().invoke(args=["mail", "send-pending"]).exit_code == 0
+        return inbox.wait_for(address, count=count)
+
+
 def new_page(browser, language="en-US"):
     context = browser.new_context(locale=language, viewport={"width": 1280, "height": 900})
     context.route("https://cdn.jsdelivr.net/**", lambda route: route.abort())
@@ -62,8 +72,8 @@ def test_a_business_starts_and_decides_its_first_cancellation_by_mail(browser, m
     invite(owner, base, "Emma", "emma@sever.example", "employee")
 
     manager, employee = new_page(browser), new_page(browser, "ru-RU")
-    choose_password(manager, link_in(inbox.wait_for("maxim@sever.example")[0]), PASSWORDS["manager"], base)
-    [invitation] = inbox.wait_for("emma@sever.example")
+    choose_password(manager, link_in(mail_to(mail_app, inbox, "maxim@sever.example")[0]), PASSWORDS["manager"], base)
+    [invitation] = mail_to(mail_app, inbox, "emma@sever.example")
     assert invitation["Subject"] == "You are invited to Bistro Sever"  # her chosen language, not her browser's
     choose_password(employee, link_in(invitation), PASSWORDS["employee"], base)
     assert employee.get_attribute("html", "lang") == "en"
@@ -80,16 +90,17 @@ def test_a_business_starts_and_decides_its_first_cancellation_by_mail(browser, m
     employee.wait_for_selector("text=Your request was sent.")
 
     for address, count in (("olga@sever.example", 1), ("maxim@sever.example", 2)):
-        [note] = [m for m in inbox.wait_for(address, count=count) if m["Subject"].startswith("New request")]
+        [note] = [m for m in mail_to(mail_app, inbox, address, count=count) if m["Subject"].startswith("New request")]
         assert "Emma asks to cancel the shift" in text_of(note) and "1 proof file" in text_of(note)
         assert f"{base}/shifts/{shift.id}" in text_of(note)
 
     manager.goto(f"{base}/cancellations/")
     card = "article.cancellation"
     manager.fill(f"{card} textarea[name=comment]", "Get well soon")
+    manager.once("dialog", lambda dialog: dialog.accept())  # a decision asks first
     manager.click(f"{card} button.approve")
     manager.wait_for_selector(f"{card} .badge-approved")
 
-    decision = [m for m in inbox.wait_for("emma@sever.example", count=2) if m is not invitation][0]
+    decision = [m for m in mail_to(mail_app, inbox, "emma@sever.example", count=2) if m is not invitation][0]
     assert decision["Subject"] == "Your request was approved"
     assert "was approved by Maxim" in text_of(decision) and "Get well soon" in text_of(decision)
