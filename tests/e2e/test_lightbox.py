@@ -2,18 +2,16 @@
 import io
 
 from portal.extensions import db
-from portal.media import orchestrator
 from portal.media.orchestrator import Upload
 from portal.models import AuditEvent
-from tests.media_fixtures import jpeg_bytes
+from tests.media_fixtures import jpeg_bytes, store_proof
 
 from .test_login_flow import sign_in
 from .test_proof_flow import wait_until
 
 
 def test_the_owner_steps_through_photo_proofs_with_the_keyboard(page, live_server, proofs):
-    second = orchestrator().store_cancellation_proof(proofs.a.cancellation, Upload(io.BytesIO(jpeg_bytes()),
-                                                     "second.jpg"), actor=proofs.a.emp1)
+    second = store_proof(proofs.a.cancellation, Upload(io.BytesIO(jpeg_bytes()), "second.jpg"), actor=proofs.a.emp1)
     db.session.commit()
     sign_in(page, live_server, proofs.a.owner)
     page.wait_for_url(f"{live_server}/")

@@ -2,9 +2,8 @@
 import io
 
 from portal.extensions import db
-from portal.media import orchestrator
 from portal.media.orchestrator import Upload
-from tests.media_fixtures import jpeg_bytes
+from tests.media_fixtures import jpeg_bytes, store_proof
 
 from .test_login_flow import sign_in
 
@@ -12,8 +11,7 @@ LONG_NAME = "IMG_20261123_101522_HDR.jpg"
 
 
 def test_the_desktop_week_fits_its_columns(page, live_server, proofs):
-    orchestrator().store_cancellation_proof(proofs.a.cancellation, Upload(io.BytesIO(jpeg_bytes()), LONG_NAME),
-                                            actor=proofs.a.emp1)
+    store_proof(proofs.a.cancellation, Upload(io.BytesIO(jpeg_bytes()), LONG_NAME), actor=proofs.a.emp1)
     proofs.a.owner.language = "ru"
     db.session.commit()
     page.set_viewport_size({"width": 1366, "height": 800})
