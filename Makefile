@@ -4,11 +4,13 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask
 export FLASK_APP := wsgi.py
+# `make run` serves on this port: PORT=8080 make run (5000 is taken by AirPlay on macOS).
+PORT ?= 5000
 
 .PHONY: run test test-ceph install install-dev sysdeps translations messages migrate seed bench screenshots clean
 
-run: install translations migrate seed  ## set up everything and serve on http://127.0.0.1:5000
-	$(FLASK) run --host 127.0.0.1 --port 5000
+run: install translations migrate seed  ## set up everything and serve on http://127.0.0.1:$(PORT) (default 5000)
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: install-dev translations  ## install the dev requirements and run the whole suite
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -5,7 +5,7 @@ from flask import Flask
 
 from .config import build_config
 from .extensions import babel, csrf, db, login_manager, migrate
-from .inputs import IdConverter
+from .inputs import ExternalIdConverter, IdConverter
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,12 +21,14 @@ def create_app(config=None, profile=None):
     app.config.from_mapping(build_config(app.instance_path, profile, config))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.url_map.converters["id"] = IdConverter  # before the blueprints: every id in a route is <id:...>
+    app.url_map.converters["external_id"] = ExternalIdConverter
     _init_extensions(app)
     _register_blueprints(app)
-    from . import assets, cli, error_pages, jobs, logs, media, security_headers, template_helpers
+    from . import assets, cli, error_pages, jobs, logs, mail, media, security_headers, template_helpers
 
     assets.init_app(app)
     jobs.init_app(app)
+    mail.init_app(app)
     logs.init_app(app)
     security_headers.init_app(app)
     template_helpers.init_app(app)
@@ -54,13 +56,17 @@ def _init_extensions(app):
 
 
 def _register_blueprints(app):
+    from .api.v1 import bp as api_v1_bp
     from .auth import bp as auth_bp
     from . import metrics
-    from .web import account, api, audit, cancellations, health, home, local_media, media, shifts, storage
+    from .web import account, api, api_tokens, audit, cancellations, health, home, language, local_media, media
+    from .web import schedule, shifts, staff, storage
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(local_media.bp)
-    for module in (account, api, audit, cancellations, health, media, storage, metrics):
+    app.register_blueprint(api_v1_bp)
+    for module in (account, api, api_tokens, audit, cancellations, health, media, storage, metrics, staff, language):
         app.register_blueprint(module.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(shifts.bp)
+    app.register_blueprint(schedule.bp)

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from . import audit, jobs, metrics
 from .audit import RequestInfo
 from .extensions import db
+from .mail import messages
 from .media import orchestrator
 from .media.validation import ValidationError
 from .models import MediaObject, Shift, ShiftCancellation, utcnow
@@ -163,9 +164,11 @@ def _submit_when_complete(cancellation_id):
             MediaObject.context == "shift_cancellation", MediaObject.subject_id == cancellation_id,
             MediaObject.kept(), MediaObject.status.in_(("processing", "refused")))).scalar_one()
     if waiting == 0 and _counted_proofs(cancellation_id) > 0:
-        db.session.execute(db.update(ShiftCancellation).where(
+        submitted = db.session.execute(db.update(ShiftCancellation).where(
             ShiftCancellation.id == cancellation_id, ShiftCancellation.submitted_at.is_(None))
-            .values(submitted_at=utcnow()).execution_options(synchronize_session=False))
+            .values(submitted_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+        if submitted:  # the mail to reviewers commits with the request becoming visible, or not at all
+            messages.new_request(db.session.get(ShiftCancellation, cancellation_id))
 
 
 def _claim(cancellation, new_status, *, submitted_only, **values):
@@ -268,6 +271,7 @@ def decide(cancellation, approve, comment, *, actor, source=None):
     audit.record("cancellation.approve" if approve else "cancellation.reject", actor=actor,
                  owner_id=cancellation.owner_id, source=source, shift_id=cancellation.shift_id,
                  detail={"cancellation_id": cancellation.id, "comment": comment})
+    messages.decision(cancellation)
     db.session.commit()
     db.session.refresh(cancellation)
 

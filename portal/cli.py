@@ -1,13 +1,17 @@
-"""Command-line tools: flask seed-demo (and the media group once storage exists)."""
+"""Command-line tools: flask seed-demo, flask business create, flask mail send-pending (flask media: media/cli.py)."""
 import click
 from flask import current_app
 
+from .accounts.cli import business_group
 from .demo import DEMO_PASSWORD, seed_demo
+from .mail.cli import mail_group
 
 
 def init_app(app):
     """Register the project's commands on the app's CLI."""
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(business_group)
+    app.cli.add_command(mail_group)
 
 
 @click.command("seed-demo")

@@ -134,6 +134,26 @@ def media_settings():
     }
 
 
+def mail_settings():
+    """The MAIL_* block, the address links in mail point at, and the lifetimes of set-password links."""
+    return {
+        "MAIL_SERVER": _env("MAIL_SERVER"),
+        "MAIL_PORT": _env_int("MAIL_PORT", 25, 1),
+        "MAIL_USE_TLS": _env_bool("MAIL_USE_TLS", False),
+        "MAIL_USE_SSL": _env_bool("MAIL_USE_SSL", False),
+        "MAIL_USERNAME": _env("MAIL_USERNAME"),
+        "MAIL_PASSWORD": _env("MAIL_PASSWORD"),
+        "MAIL_DEFAULT_SENDER": _env("MAIL_DEFAULT_SENDER", "Shift Proof <no-reply@localhost>"),
+        "MAIL_TIMEOUT": _env_int("MAIL_TIMEOUT", 10, 1),
+        "MAIL_MAX_ATTEMPTS": _env_int("MAIL_MAX_ATTEMPTS", 10, 1),
+        "PORTAL_BASE_URL": _env("PORTAL_BASE_URL"),
+        "INVITATION_LINK_DAYS": _env_int("INVITATION_LINK_DAYS", 7, 1),
+        "PASSWORD_RESET_LINK_MINUTES": _env_int("PASSWORD_RESET_LINK_MINUTES", 60, 5),
+        "PASSWORD_RESET_RATE_LIMIT": _env("PASSWORD_RESET_RATE_LIMIT", "5 per hour"),
+        "PASSWORD_RESET_ACCOUNT_RATE_LIMIT": _env("PASSWORD_RESET_ACCOUNT_RATE_LIMIT", "3 per hour"),
+    }
+
+
 def build_config(instance_path, profile=None, overrides=None):
     """Return the settings dict for a profile; production refuses weak or missing secrets."""
     dotenv = os.environ.get("PORTAL_DOTENV", ".env")
@@ -176,6 +196,7 @@ def build_config(instance_path, profile=None, overrides=None):
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).resolve().parent.parent / "translations"),
         **media_settings(),
         **queue_settings(),
+        **mail_settings(),
     }
     settings["MEDIA_LOCAL_ROOT"] = settings["MEDIA_LOCAL_ROOT"] or str(Path(instance_path) / "media")
     # The request may carry several files plus the form's text fields; each file is checked on its own.
@@ -186,6 +207,9 @@ def build_config(instance_path, profile=None, overrides=None):
     if production and settings["RATELIMIT_STORAGE_URI"].startswith("memory"):
         raise ConfigError("RATELIMIT_STORAGE_URI must name a shared store in production, e.g. redis://redis:6379/0: "
                           "in memory every worker counts sign-in failures on its own")
+    if settings["MAIL_USE_TLS"] and settings["MAIL_USE_SSL"]:
+        raise ConfigError("MAIL_USE_TLS (STARTTLS, usually port 587) and MAIL_USE_SSL (TLS from the start, usually "
+                          "port 465) exclude each other: set one of them")
     return settings
 
 

@@ -12,6 +12,13 @@ def day_start(day, tz, plus_days=0):
     return datetime.combine(day + timedelta(days=plus_days), time.min, zone)
 
 
+def at_local(day, time_of_day, tz, plus_days=0):
+    """The aware instant of a wall-clock time on `day` (+ plus_days) in tz (a time skipped by a clock change
+    counts as the later offset's, as zoneinfo does)."""
+    zone = ZoneInfo(tz) if isinstance(tz, str) else tz
+    return datetime.combine(day + timedelta(days=plus_days), time_of_day, zone)
+
+
 def today_in(tz):
     """Today's date in tz."""
     return utcnow().astimezone(ZoneInfo(tz) if isinstance(tz, str) else tz).date()

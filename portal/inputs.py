@@ -8,7 +8,7 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import BaseConverter, IntegerConverter
 from wtforms import DateField
 from wtforms.validators import Optional, ValidationError
 
@@ -25,6 +25,15 @@ class IdConverter(IntegerConverter):
 
     def __init__(self, map):
         super().__init__(map, min=1, max=MAX_ID)
+
+
+EXTERNAL_ID = r"[A-Za-z0-9._:@-]{1,100}"  # another system's id of a person or shift (the API's paths)
+
+
+class ExternalIdConverter(BaseConverter):
+    """`<external_id:name>` in a route: 1-100 ASCII letters, digits and . _ : @ -; anything else is 404."""
+
+    regex = EXTERNAL_ID
 
 
 class Within:

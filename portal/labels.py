@@ -5,6 +5,7 @@ ROLE_LABELS = {"owner": _l("Owner"), "manager": _l("Manager"), "employee": _l("E
 
 STATUS_LABELS = {
     "scheduled": _l("Scheduled"),
+    "past": _l("Past"),
     "cancellation_requested": _l("Cancellation requested"),
     "cancelled": _l("Cancelled"),
     "pending": _l("Pending"),
@@ -25,15 +26,36 @@ ACTION_LABELS = {
     "cancellation.withdraw": _l("Withdrew a request"),
     "cancellation.approve": _l("Approved a cancellation"),
     "cancellation.reject": _l("Rejected a cancellation"),
+    "business.create": _l("Business created"),
+    "staff.invite": _l("Invited a person"),
+    "staff.resend": _l("Resent an invitation"),
+    "staff.deactivate": _l("Deactivated a person"),
+    "staff.reactivate": _l("Reactivated a person"),
+    "staff.role": _l("Changed a person's role"),
+    "account.password_set": _l("Set a password from a link"),
+    "account.password_change": _l("Changed their password"),
+    "account.password_reset_request": _l("Asked for a password link"),
+    "shift.create": _l("Added a shift"),
+    "shift.update": _l("Changed a shift"),
+    "shift.delete": _l("Deleted a shift"),
+    "shift.reassign": _l("Gave an open shift to another employee"),
+    "shift.import": _l("Imported shifts from a CSV file"),
+    "api_token.create": _l("Created an API token"),
+    "api_token.revoke": _l("Revoked an API token"),
+    "api.employee": _l("Employee sent by the API"),
+    "api.shift": _l("Shift sent by the API"),
 }
+
+PERSON_STATUS_LABELS = {"invited": _l("Invited"), "active": _l("Active"), "deactivated": _l("Deactivated")}
 
 # Endpoint and label of each navigation item, by role.
 NAV = {
-    "owner": [("home.index", _l("This week")), ("shifts.week", _l("Shift cards")),
+    "owner": [("home.index", _l("Today")), ("shifts.week", _l("Shift cards")),
               ("cancellations.index", _l("Cancellations")), ("audit.index", _l("Audit log")),
-              ("storage.index", _l("Storage"))],
-    "manager": [("home.index", _l("This week")), ("shifts.week", _l("Shift cards")),
-                ("cancellations.index", _l("Cancellations")), ("audit.index", _l("Audit log"))],
+              ("storage.index", _l("Storage")), ("staff.index", _l("Staff")), ("api_tokens.index", _l("API tokens"))],
+    "manager": [("home.index", _l("Today")), ("shifts.week", _l("Shift cards")),
+                ("cancellations.index", _l("Cancellations")), ("audit.index", _l("Audit log")),
+                ("staff.index", _l("Staff"))],
     "employee": [("home.index", _l("My shifts")), ("cancellations.index", _l("Cancel a shift"))],
 }
 
@@ -51,6 +73,11 @@ def status_label(status):
 def action_label(action):
     """The translated description of an audit action."""
     return ACTION_LABELS.get(action, action)
+
+
+def person_status_label(status):
+    """The translated name of a person's status (invited, active, deactivated)."""
+    return PERSON_STATUS_LABELS.get(status, status)
 
 
 def nav_items(user):

@@ -17,8 +17,10 @@ SECRET_PATTERNS = [
     (re.compile(r"((?<![\w-])(?:signature|token|password|csrf_token)=)[^&\s\"']+", re.I), r"\1[redacted]"),
     (re.compile(r"((?:session|remember_token)=)[^;\s\"']+", re.I), r"\1[redacted]"),
     (re.compile(r"(Signature=)[0-9a-f]{16,}", re.I), r"\1[redacted]"),
+    # set-password links carry their token in the path (portal/accounts/links.py)
+    (re.compile(r"(/(?:invitation|reset-password)/)[A-Za-z0-9._-]+"), r"\1[redacted]"),
 ]
-LOGGERS = ("portal", "portal.media", "portal.request", "werkzeug", "gunicorn.access", "gunicorn.error")
+LOGGERS = ("portal", "portal.media", "portal.mail", "portal.request", "werkzeug", "gunicorn.access", "gunicorn.error")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 # Whatever a log reader may take for the end of a line or a terminal command: C0, DEL, C1, U+2028/2029.
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -40,6 +42,8 @@ class RedactFilter(logging.Filter):
         cleaned = redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, ()
+        if isinstance(getattr(record, "path", None), str):
+            record.path = redact(record.path)  # the JSON line's own path field
         if has_request_context():
             record.request_id = g.get("request_id", "-")
         return True

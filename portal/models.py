@@ -16,6 +16,7 @@ CANCELLATION_STATUSES = ("pending", "approved", "rejected", "withdrawn")
 # under incoming/ for a worker; ready: stored and shown; refused: a worker refused it, with the message why.
 MEDIA_STATUSES = ("pending", "processing", "ready", "refused")
 MEDIA_CONTEXTS = ("shift_cancellation", "task", "incident")
+MAIL_STATUSES = ("pending", "sent", "failed")
 
 
 def utcnow():
@@ -63,12 +64,13 @@ class User(UserMixin, db.Model):
     """A person who signs in. An owner is the tenant; managers and employees point at their owner."""
 
     __tablename__ = "users"
-    __table_args__ = (_check_in("role", ROLES),)
+    __table_args__ = (_check_in("role", ROLES), sa.UniqueConstraint("owner_id", "external_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
     display_name: Mapped[str] = mapped_column(sa.String(120))
-    password_hash: Mapped[str] = mapped_column(sa.String(256))
+    # None until the person sets a password from their invitation link.
+    password_hash: Mapped[str | None] = mapped_column(sa.String(256))
     role: Mapped[str] = mapped_column(sa.String(16))
     owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
@@ -79,6 +81,11 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # What the session and the remember cookie carry instead of the id; a new one ends every session.
     session_token: Mapped[str] = mapped_column(sa.String(64), unique=True, default=new_session_token)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Mail about requests and decisions; invitations and password links are always sent.
+    email_notifications: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # The main shift app's id of this person (PUT /api/v1/employees/<external_id>), unique in the business.
+    external_id: Mapped[str | None] = mapped_column(sa.String(100))
 
     # post_update: an owner row points at itself, and a flush of it must not see a cycle
     owner: Mapped["User | None"] = relationship(remote_side=[id], foreign_keys=[owner_id], post_update=True)
@@ -97,6 +104,13 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self):
         return self.active
+
+    @property
+    def status(self):
+        """invited (no password set yet), active or deactivated."""
+        if not self.active:
+            return "deactivated"
+        return "invited" if self.password_hash is None else "active"
 
     @property
     def business(self):
@@ -122,8 +136,8 @@ class User(UserMixin, db.Model):
         self.end_sessions()
 
     def check_password(self, password):
-        """True when the password matches the stored hash."""
-        return check_password_hash(self.password_hash, password)
+        """True when the password matches the stored hash (never for a person who has not set one)."""
+        return self.password_hash is not None and check_password_hash(self.password_hash, password)
 
 
 class Shift(db.Model):
@@ -134,6 +148,8 @@ class Shift(db.Model):
         _check_in("status", SHIFT_STATUSES),
         sa.Index("ix_shifts_owner_starts", "owner_id", "starts_at"),
         sa.Index("ix_shifts_employee_starts", "employee_id", "starts_at"),
+        # the id the main shift app (CSV import, API) knows a shift by, unique within a business
+        sa.UniqueConstraint("owner_id", "external_id", name="uq_shifts_owner_external_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -144,6 +160,8 @@ class Shift(db.Model):
     title: Mapped[str] = mapped_column(sa.String(160))
     status: Mapped[str] = mapped_column(sa.String(32), default="scheduled")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The main shift app's id of this shift (PUT /api/v1/shifts/<external_id>), unique in the business.
+    external_id: Mapped[str | None] = mapped_column(sa.String(100))
 
     employee: Mapped[User] = relationship(foreign_keys=[employee_id])
     cancellations: Mapped[list["ShiftCancellation"]] = relationship(
@@ -163,6 +181,7 @@ class ShiftCancellation(db.Model):
         sa.Index("ix_shift_cancellations_status", "owner_id", "status", "created_at", "id",
                  **_where("submitted_at IS NOT NULL")),
         sa.Index("ix_shift_cancellations_employee", "employee_id", "created_at"),
+        sa.Index("ix_shift_cancellations_updated", "owner_id", "updated_at", "id"),  # the API's change feed
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -177,6 +196,9 @@ class ShiftCancellation(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Set once every proof is stored; until then nobody sees or decides the request.
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Every UPDATE of the row sets it (onupdate fires for the workflow's conditional updates as well as for
+    # flushes), so the API's feed sees each state change and each proof added while pending.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     shift: Mapped[Shift] = relationship(back_populates="cancellations")
     employee: Mapped[User] = relationship(foreign_keys=[employee_id])
@@ -274,6 +296,24 @@ class BusinessStorage(db.Model):
     bytes: Mapped[int] = mapped_column(sa.BigInteger, default=0)
 
 
+class ApiToken(db.Model):
+    """A business's key to /api/v1. Only its SHA-256 and a short prefix are kept; the token is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(80))
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+
+
 class AuditEvent(db.Model):
     """Who did what to which shift or media, from where, when. Written once, never edited."""
 
@@ -301,3 +341,31 @@ class AuditEvent(db.Model):
     detail: Mapped[dict] = mapped_column(sa.JSON, default=dict)
 
     actor: Mapped[User | None] = relationship()
+
+
+class OutboxMail(db.Model):
+    """One email, rendered in its recipient's language, written in the transaction of the change that causes it
+    and sent after commit; it stays pending (with a later next_attempt_at) while the mail server is down."""
+
+    __tablename__ = "outbox_mail"
+    __table_args__ = (
+        _check_in("status", MAIL_STATUSES),
+        sa.Index("ix_outbox_mail_status_next", "status", "next_attempt_at"),
+        sa.Index("ix_outbox_mail_owner_status", "owner_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Plain ids, like the audit log's: a message may outlive what it talks about.
+    owner_id: Mapped[int | None] = mapped_column()
+    recipient_id: Mapped[int | None] = mapped_column()
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    to_address: Mapped[str] = mapped_column(sa.String(254))
+    subject: Mapped[str] = mapped_column(sa.String(255))
+    text_body: Mapped[str] = mapped_column(sa.Text)
+    html_body: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,12 +1,15 @@
 """What templates may call: labels, the htmx asset, the navigation, links by id, and filters for times, days
 and sizes. A week of shift cards holds thousands of links and times, so those two are built cheaply: a link
 pattern once per endpoint and request, the locale and timezone once per request."""
-from babel import dates
+from datetime import date
+
+from babel import dates, units
 from flask import g, url_for
 from flask_babel import format_date, get_locale, get_timezone, get_translations
 from flask_login import current_user
 
 from . import labels
+from .models import utcnow
 from .security_headers import HTMX_CDN_URL, HTMX_SRI, HTMX_VERSION
 
 
@@ -18,10 +21,13 @@ def init_app(app):
     # Plain functions as globals, so macros rendered on their own (htmx fragments) see them too.
     app.jinja_env.globals.update(role_label=_per_request(labels.role_label),
                                  status_label=_per_request(labels.status_label),
-                                 action_label=_per_request(labels.action_label), link_args=link_args, id_url=id_url)
+                                 action_label=_per_request(labels.action_label),
+                                 person_status_label=_per_request(labels.person_status_label), link_args=link_args,
+                                 id_url=id_url)
     app.add_template_filter(_local_time, "localtime")
     app.add_template_filter(_group_by_day, "groupby_day")
-    app.add_template_filter(lambda day: format_date(day, "EEE d MMM"), "format_day")
+    app.add_template_filter(_day, "format_day")
+    app.add_template_filter(_shift_state, "shift_state")
     app.add_template_filter(_file_size, "filesize")
     # Flask-Babel's template gettext finds the catalog through three context lookups on every call; a page of
     # cards calls it over a thousand times, so the catalog is looked up once per request instead.
@@ -101,11 +107,27 @@ def _local_time(value, fmt="EEE d MMM, HH:mm"):
     return dates.parse_pattern(fmt).apply(value.astimezone(tz), locale)
 
 
+def _day(day, fmt="EEE d MMM"):
+    """A calendar day (a date or its ISO text) in the user's language, its first letter capitalised as a heading's:
+    "Пн 23 нояб." (CSS capitalize would make it "Пн 23 Нояб.")."""
+    text = format_date(date.fromisoformat(day) if isinstance(day, str) else day, fmt)
+    return text[:1].upper() + text[1:]
+
+
+def _shift_state(shift):
+    """The shift's status for its badge; a scheduled shift that has ended is "past", not "scheduled"."""
+    if shift.status == "scheduled" and shift.ends_at <= utcnow():
+        return "past"
+    return shift.status
+
+
 def _file_size(size):
-    """1536 -> '1.5 KB', in binary units."""
-    value, unit = float(size or 0), "B"
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1024 or unit == "TB":
+    """1536 -> '1.5 kB' ('1,5 кБ' in Russian): binary steps, the unit words and decimal mark of the user's language."""
+    value, unit = float(size or 0), "byte"
+    for unit in ("byte", "kilobyte", "megabyte", "gigabyte", "terabyte"):
+        if value < 1024 or unit == "terabyte":
             break
         value /= 1024
-    return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+    if unit == "byte":  # CLDR's short English form is "byte" even for 512: the long form reads right
+        return units.format_unit(int(value), "digital-byte", length="long", locale=get_locale())
+    return units.format_unit(value, f"digital-{unit}", length="short", format="#,##0.0", locale=get_locale())

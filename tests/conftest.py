@@ -162,8 +162,9 @@ class Factory:
 
     def user(self, owner, role="employee", name=None, **fields):
         """A manager or employee of the owner's business."""
+        fields.setdefault("password_hash", password_hash())
         user = User(email=self._email(role), display_name=name or f"{role} {self.counter}", role=role,
-                    owner_id=owner.id, password_hash=password_hash(), **fields)
+                    owner_id=owner.id, **fields)
         db.session.add(user)
         db.session.commit()
         return user
@@ -353,3 +354,6 @@ def count_queries(app):
     yield start
     for counter in counters:
         sa.event.remove(db.engine, "before_cursor_execute", counter)
+
+
+from tests.smtp_server import mail_app, mail_client, smtp_server  # noqa: E402,F401  (fixtures)

@@ -9,7 +9,7 @@ from werkzeug.exceptions import TooManyRequests
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
-from ..models import User
+from ..models import User, utcnow
 from . import bp
 from .forms import LoginForm, LogoutForm
 from .sessions import sign_in, sign_out
@@ -22,7 +22,7 @@ def _dummy_hash():
     return generate_password_hash("not-a-password")
 
 
-def _safe_next(target):
+def safe_next(target):
     """Only a local path may be a redirect target after sign-in."""
     if not target:
         return None
@@ -35,7 +35,7 @@ def _safe_next(target):
 def _authenticate(email, password):
     """The active user with this email and password, else None, taking the same time either way."""
     user = db.session.execute(db.select(User).filter_by(email=email.strip().lower())).scalar_one_or_none()
-    if user is None:
+    if user is None or user.password_hash is None:  # unknown, or invited and no password chosen yet
         check_password_hash(_dummy_hash(), password)
         return None
     if not user.check_password(password) or not user.active:
@@ -69,9 +69,11 @@ def login():
     if form.validate_on_submit():
         user = _check_password(form)
         if user is not None:
+            user.last_sign_in_at = utcnow()
+            db.session.commit()
             sign_in(user, remember=form.remember.data)
             current_app.logger.info("sign-in user_id=%s", user.id)
-            return redirect(_safe_next(request.args.get("next")) or url_for("home.index"))
+            return redirect(safe_next(request.args.get("next")) or url_for("home.index"))
         current_app.logger.info("sign-in refused")
         form.password.errors.append(_("Wrong email or password, or the account is disabled."))
         return render_template("auth/login.html", form=form), 200

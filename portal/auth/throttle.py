@@ -12,6 +12,9 @@ every machine sees the same counts; memory for `make run`), under three keys:
 
 A successful sign-in is not counted and resets nothing, so an attacker cannot clear counts with an account of
 their own. Emails are hashed before they become keys.
+
+The same counters, under their own keys, limit "forgot password" requests (PASSWORD_RESET_*), where every request
+counts because every request may send a mail.
 """
 import hashlib
 import math
@@ -40,19 +43,21 @@ class _Keys:
 class SignInThrottle:
     """Failure counters for sign-in, in a `limits` store."""
 
-    def __init__(self, storage_uri, per_address, per_account):
+    def __init__(self, storage_uri, per_address, per_account, scope="sign-in",
+                 settings="LOGIN_RATE_LIMIT / LOGIN_ACCOUNT_RATE_LIMIT"):
         try:
             self._per_address = parse_many(per_address)
             self._per_account = parse(per_account)
         except ValueError as error:
-            raise ConfigError(f"LOGIN_RATE_LIMIT / LOGIN_ACCOUNT_RATE_LIMIT: {error}") from None
+            raise ConfigError(f"{settings}: {error}") from None
+        self._scope = scope
         # One failure per address and account over the account window: who has already had their guess.
         self._one_guess = type(self._per_account)(1, self._per_account.multiples)
         self._limiter = FixedWindowRateLimiter(storage_from_string(storage_uri))
 
     def retry_after(self, address, email):
         """Seconds until this address may try this account again, or None when it may try now."""
-        keys = _keys(address, email)
+        keys = _keys(self._scope, address, email)
         try:
             blocking = [(item, key) for item in self._per_address for key in (keys.address, keys.pair)
                         if not self._limiter.test(item, *key)]
@@ -66,7 +71,7 @@ class SignInThrottle:
 
     def failed(self, address, email):
         """Count one failed sign-in of this address on this account."""
-        keys = _keys(address, email)
+        keys = _keys(self._scope, address, email)
         try:
             for item in self._per_address:
                 self._limiter.hit(item, *keys.address)
@@ -77,18 +82,27 @@ class SignInThrottle:
             raise ThrottleUnavailableError(str(error)) from error
 
 
-def _keys(address, email):
+def _keys(scope, address, email):
     account = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
     address = address or "unknown"
-    return _Keys(("sign-in", "address", address), ("sign-in", "pair", address, account), ("sign-in", "account", account))
+    return _Keys((scope, "address", address), (scope, "pair", address, account), (scope, "account", account))
 
 
 def init_app(app):
-    """Build the app's throttle from its settings."""
+    """Build the app's throttles from its settings: failed sign-ins, and password links asked for (each may mail)."""
     app.extensions["sign_in_throttle"] = SignInThrottle(
         app.config["RATELIMIT_STORAGE_URI"], app.config["LOGIN_RATE_LIMIT"], app.config["LOGIN_ACCOUNT_RATE_LIMIT"])
+    app.extensions["password_reset_throttle"] = SignInThrottle(
+        app.config["RATELIMIT_STORAGE_URI"], app.config["PASSWORD_RESET_RATE_LIMIT"],
+        app.config["PASSWORD_RESET_ACCOUNT_RATE_LIMIT"], scope="password-reset",
+        settings="PASSWORD_RESET_RATE_LIMIT / PASSWORD_RESET_ACCOUNT_RATE_LIMIT")
 
 
 def throttle():
     """The current app's sign-in throttle."""
     return current_app.extensions["sign_in_throttle"]
+
+
+def reset_throttle():
+    """The current app's throttle of "forgot password" requests (counted per address, pair and account)."""
+    return current_app.extensions["password_reset_throttle"]

@@ -48,12 +48,14 @@ def _item(links, media, viewer):
 
 
 def _ready_proofs(shift_id):
-    """Every live proof of the shift's submitted requests (newest request first), with its uploader: one query."""
+    """Every live proof of the shift's submitted, not withdrawn requests (newest request first), with its uploader:
+    one query. A withdrawn request's proofs are kept for the audit but shown nowhere, like on the cards."""
     return db.session.execute(
         db.select(MediaObject)
         .join(ShiftCancellation, sa.and_(MediaObject.context == "shift_cancellation",
                                          MediaObject.subject_id == ShiftCancellation.id))
-        .where(ShiftCancellation.shift_id == shift_id, ShiftCancellation.submitted_at.is_not(None), MediaObject.live())
+        .where(ShiftCancellation.shift_id == shift_id, ShiftCancellation.submitted_at.is_not(None),
+               ShiftCancellation.status != "withdrawn", MediaObject.live())
         .options(joinedload(MediaObject.uploaded_by))
         .order_by(ShiftCancellation.created_at.desc(), ShiftCancellation.id.desc(), MediaObject.uploaded_at)
     ).scalars().all()

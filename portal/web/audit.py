@@ -35,7 +35,11 @@ FORMULA_START = re.compile(r'(?:[^\S\t\r\n]|")*[=+\-@\uff1d\uff0b\uff0d\uff20]')
 FORMULA_AFTER_SEPARATOR = re.compile(r'([,;\t\r\n])(' + FORMULA_START.pattern + ")")
 ACTIONS = ("media.upload", "media.view", "media.download", "media.delete", "media.reject", "media.restore",
            "media.api_links",
-           "cancellation.request", "cancellation.withdraw", "cancellation.approve", "cancellation.reject")
+           "cancellation.request", "cancellation.withdraw", "cancellation.approve", "cancellation.reject",
+           "business.create", "staff.invite", "staff.resend", "staff.deactivate", "staff.reactivate", "staff.role",
+           "account.password_set", "account.password_change", "account.password_reset_request",
+           "shift.create", "shift.update", "shift.delete", "shift.reassign", "shift.import",
+           "api_token.create", "api_token.revoke", "api.employee", "api.shift")
 
 
 class AuditFilterForm(Form):

@@ -6,7 +6,7 @@ from sqlalchemy.orm import selectinload
 from ..days import day_start
 from ..extensions import db
 from ..labels import status_label
-from ..models import CANCELLATION_STATUSES, ShiftCancellation, User
+from ..models import CANCELLATION_STATUSES, Shift, ShiftCancellation, User
 from .paging import capped_count, keyset_page
 from .request_data import filled
 from .forms import CancellationFilterForm
@@ -58,3 +58,15 @@ def filtered_cancellations(form):
                        row_key=lambda cancellation: (cancellation.created_at, cancellation.id))
     page.total, page.total_capped = capped_count(query.with_only_columns(ShiftCancellation.id))
     return page
+
+
+def pending_to_decide(owner_id, limit=10):
+    """The business's pending requests, the soonest shift first (the most urgent decision), and how many there are."""
+    query = db.select(ShiftCancellation).where(ShiftCancellation.owner_id == owner_id,
+                                               ShiftCancellation.status == "pending",
+                                               ShiftCancellation.submitted_at.is_not(None))
+    first = db.session.execute(_with_details(
+        query.join(ShiftCancellation.shift).order_by(Shift.starts_at, ShiftCancellation.id).limit(limit)
+    )).scalars().all()
+    total, _capped = capped_count(query.with_only_columns(ShiftCancellation.id))
+    return first, total

@@ -9,6 +9,7 @@ from .. import cancellations as workflow
 from ..auth.guards import roles_required, tenant_get_or_404
 from ..inputs import MAX_ID
 from ..extensions import db
+from ..error_pages import BadInputError
 from ..media import orchestrator
 from ..media.orchestrator import Upload
 from ..media.storage import StorageError
@@ -84,7 +85,7 @@ def _employee_page(form, file_errors=(), status=200, form_error=None, shifts=Non
     context = dict(form=form, shifts=shifts, file_errors=file_errors, form_error=form_error,
                    requests=my_cancellations(current_user), card_errors=card_errors or {})
     if is_htmx() and status != 200:
-        return render_block("cancellations/employee.html", "form_feedback", **context), status
+        return render_block("cancellations/employee.html", "form_feedback", fragment=True, **context), status
     return render_template("cancellations/employee.html", **context), status
 
 
@@ -108,10 +109,15 @@ def index():
 @roles_required("employee")
 def create():
     """Send a cancellation request with its proofs; a refused file keeps the rest of the form."""
+    if "csrf_token" not in request.form:  # every page's form carries it: the body arrived broken or cut short
+        raise BadInputError(_("The form arrived incomplete (the connection may have dropped). Nothing was saved: "
+                              "send it again."))
     form = CancellationForm()
     shifts = _shift_choices(form)
     validated, refused = _check_files(uploaded_files("proofs"))
-    if not form.validate_on_submit() or refused:
+    if form.validate_on_submit() and form.shift_id.data not in {shift.id for shift in shifts}:
+        form.shift_id.errors.append(_stale_shift_message(form.shift_id.data))
+    if form.errors or refused:
         return _employee_page(form, refused, FORM_ERROR, shifts=shifts)
     shift = tenant_get_or_404(Shift, form.shift_id.data, employee_field="employee_id")
     try:
@@ -129,6 +135,14 @@ def create():
     flash(_("Your request was sent. Managers see it once your files are checked; "
             "you will see the decision here."), "info")
     return _redirect_to_index()
+
+
+def _stale_shift_message(shift_id):
+    """Why a shift is no longer offered (another tab sent a request for it, or it has started or ended)."""
+    shift = db.session.get(Shift, shift_id)
+    if shift and shift.employee_id == current_user.id and shift.status == "cancellation_requested":
+        return _("This shift already has a request.")
+    return _("This shift can no longer be cancelled. Reload the page to see your shifts.")
 
 
 def _redirect_to_index():

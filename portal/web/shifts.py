@@ -5,6 +5,7 @@ from flask import Blueprint, render_template, request
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
+from .. import schedule
 from ..auth.guards import roles_required, tenant_get_or_404
 from ..extensions import db
 from ..days import week_bounds
@@ -36,9 +37,10 @@ def week():
         db.select(Shift)
         .where(Shift.owner_id == current_user.owner_id, Shift.starts_at >= start, Shift.starts_at < end)
         .options(selectinload(Shift.employee),
-                 # a card shows a proof's name and links by id: the rest of its row stays in the database
+                 # a card shows a proof's name and kind and links by id: the rest of its row stays in the database
                  selectinload(Shift.cancellations).selectinload(ShiftCancellation.proofs)
-                 .load_only(MediaObject.id, MediaObject.original_filename, raiseload=True),
+                 .load_only(MediaObject.id, MediaObject.original_filename, MediaObject.content_type,
+                            raiseload=True),
                  selectinload(Shift.cancellations).selectinload(ShiftCancellation.decided_by))
         .order_by(Shift.starts_at)
     ).scalars().all()
@@ -46,7 +48,8 @@ def week():
     by_day = {day: [] for day in days}
     for shift in shifts:
         by_day.setdefault(shift.starts_at.astimezone(start.tzinfo).date(), []).append(shift)
-    return render_template("shifts/week.html", days=days, by_day=by_day, week_start=start,
+    staff = schedule.employees(current_user.owner_id) if any(s.status == "cancelled" for s in shifts) else []
+    return render_template("shifts/week.html", days=days, by_day=by_day, week_start=start, staff=staff,
                            prev_week=(start - timedelta(days=7)).date(), next_week=(start + timedelta(days=7)).date(),
                            latest_request=latest_request, viewer=current_user._get_current_object())
 

@@ -5,6 +5,7 @@ from flask import Blueprint, current_app, render_template
 from flask_login import current_user
 
 from ..auth.guards import roles_required
+from ..mail.outbox import pending_counts
 from ..media.stats import daily_activity, storage_figures
 
 bp = Blueprint("storage", __name__, url_prefix="/storage")
@@ -35,5 +36,7 @@ def index():
     """Figures of the owner's business from the database, with the 30-day chart."""
     figures = storage_figures(current_user.owner_id)
     days = daily_activity(current_user.owner_id, tz=ZoneInfo(current_user.business.timezone))
+    waiting, failed = pending_counts(current_user.owner_id)
     return render_template("storage/index.html", figure=figures["businesses"][0], quota=figures["quota_bytes"],
-                           days=days, chart=chart(days), provider=current_app.config["MEDIA_STORAGE_PROVIDER"])
+                           days=days, chart=chart(days), provider=current_app.config["MEDIA_STORAGE_PROVIDER"],
+                           waiting_mail=waiting, failed_mail=failed)

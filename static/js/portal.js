@@ -14,13 +14,96 @@
     }
   });
 
+  // ---- confirm a decision ----------------------------------------------------------------------
+  // Approve and reject ask first, like withdraw (hx-confirm). Their two buttons share one form, so the
+  // question comes from the button that submitted it (data-confirm) rather than from the form.
+  document.addEventListener("htmx:confirm", function (event) {
+    var submitter = event.detail.triggeringEvent && event.detail.triggeringEvent.submitter;
+    if (!submitter || !submitter.dataset.confirm) return;
+    event.preventDefault();
+    if (window.confirm(submitter.dataset.confirm)) event.detail.issueRequest(true);
+  });
+
+  // ---- errors at their field ---------------------------------------------------------------------
+  // A form answered with errors (422) puts each field's messages next to it ([data-errors-for=<field id>]);
+  // mark those fields aria-invalid and move the focus to the first, as a whole page does with autofocus.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    if (!form.matches || !form.matches("form") || event.detail.xhr.status !== 422) return;
+    var invalid = {};
+    document.querySelectorAll("[data-errors-for]").forEach(function (box) {
+      if (box.textContent.trim()) invalid[box.dataset.errorsFor] = true;
+    });
+    var first = null;
+    Array.prototype.forEach.call(form.elements, function (control) {
+      if (control.id && invalid[control.id]) {
+        control.setAttribute("aria-invalid", "true");
+        first = first || control;
+      } else {
+        control.removeAttribute("aria-invalid");
+      }
+    });
+    if (first) first.focus();
+  });
+
+  // ---- check proof files before any byte is sent ------------------------------------------------
+  // The size limit and the messages come from the template (data-max-bytes, data-too-big, data-wrong-type);
+  // the type is the browser's guess from the name, so an empty one is left to the server, which decides.
+  function fileProblems(input) {
+    var max = Number(input.dataset.maxBytes) || Infinity;
+    var allowed = (input.accept || "").split(",");
+    var problems = [];
+    Array.prototype.forEach.call(input.files || [], function (file) {
+      if (file.size > max) problems.push(input.dataset.tooBig.replace("{name}", file.name));
+      else if (file.type && allowed.indexOf(file.type) === -1) problems.push(input.dataset.wrongType.replace("{name}", file.name));
+    });
+    return problems;
+  }
+
+  function showFileProblems(input, problems) {
+    var box = input.form && input.form.querySelector("[data-file-check]");
+    if (problems.length) input.setAttribute("aria-invalid", "true");
+    else input.removeAttribute("aria-invalid");
+    if (!box) return;
+    box.textContent = problems.join(" ");
+    box.hidden = !problems.length;
+  }
+
+  function checkForm(form) {
+    var problems = [];
+    form.querySelectorAll("input[type=file][data-max-bytes]").forEach(function (input) {
+      var found = fileProblems(input);
+      showFileProblems(input, found);
+      problems = problems.concat(found);
+    });
+    return problems.length === 0;
+  }
+
+  // Capture phase: runs before htmx's own submit handler on the form, so a refused file never starts a request.
+  document.addEventListener("submit", function (event) {
+    if (event.target.querySelector("input[type=file][data-max-bytes]") && !checkForm(event.target)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      var invalid = event.target.querySelector("[aria-invalid=true]");
+      if (invalid) invalid.focus();
+    }
+  }, true);
+
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("input[type=file][data-max-bytes]")) {
+      showFileProblems(event.target, fileProblems(event.target));
+    }
+  });
+
   // ---- upload progress and cancel -------------------------------------------------------------
   function progressParts(form) {
     var status = form.querySelector("[data-upload-status]");
     return {
       box: status,
       bar: form.querySelector("progress"),
-      percent: status && status.querySelector("[data-upload-percent]")
+      percent: status && status.querySelector("[data-upload-percent]"),
+      cancel: status && status.querySelector("[data-upload-cancel]"),
+      note: form.querySelector("[data-upload-note]")
     };
   }
 
@@ -28,6 +111,8 @@
     var parts = progressParts(event.target);
     if (!parts.bar) return;
     if (parts.box) parts.box.hidden = false;
+    if (parts.cancel) parts.cancel.hidden = false;
+    if (parts.note) parts.note.hidden = true;
     parts.bar.hidden = false;
     parts.bar.value = 0;
   });
@@ -38,6 +123,8 @@
     var value = Math.round((event.detail.loaded / event.detail.total) * 100);
     parts.bar.value = value;
     if (parts.percent) parts.percent.textContent = value + "%";
+    // every byte has left: the server is deciding, and cancelling could no longer keep anything from it
+    if (parts.cancel && value === 100) parts.cancel.hidden = true;
   });
 
   document.addEventListener("htmx:afterRequest", function (event) {
@@ -53,6 +140,10 @@
     htmx.trigger(form, "htmx:abort");
     var parts = progressParts(form);
     if (parts.box) parts.box.hidden = true;
+    if (parts.note) {
+      parts.note.textContent = cancel.dataset.cancelled;
+      parts.note.hidden = false;
+    }
   });
 
   // A file input that uploads as soon as files are chosen (adding proofs to a pending request).
@@ -60,6 +151,65 @@
     if (event.target.matches("input.auto-submit") && event.target.files.length) {
       event.target.form.requestSubmit();
     }
+  });
+
+  // ---- lightbox for photo proofs ----------------------------------------------------------------
+  // A link marked data-lightbox opens in the page's <dialog> (Esc closes, Tab stays inside) instead of a new
+  // tab; the image still comes through the link's audited /media/<id>/view URL. Arrows and swipes move
+  // between the photos of the same request; a click on the photo zooms it to full size and back.
+  var box = { items: [], index: 0 };
+
+  function lightboxPart(name) { return document.querySelector("#lightbox [data-lightbox-" + name + "]"); }
+
+  function showProof(index) {
+    var count = box.items.length;
+    box.index = (index + count) % count;
+    var link = box.items[box.index];
+    var image = lightboxPart("image");
+    image.classList.remove("zoomed");
+    image.src = link.href;
+    image.alt = link.title;
+    lightboxPart("caption").textContent = link.title + (count > 1 ? " · " + (box.index + 1) + "/" + count : "");
+    var download = lightboxPart("download");
+    download.hidden = !link.dataset.download;
+    download.href = link.dataset.download || "#";
+    lightboxPart("prev").hidden = lightboxPart("next").hidden = count < 2;
+  }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("a[data-lightbox]");
+    var dialog = document.getElementById("lightbox");
+    if (link && dialog && dialog.showModal && event.button === 0 && !event.ctrlKey && !event.metaKey && !event.shiftKey) {
+      event.preventDefault();
+      box.items = Array.prototype.slice.call((link.closest(".proofs") || document).querySelectorAll("a[data-lightbox]"));
+      showProof(box.items.indexOf(link));
+      dialog.showModal();
+      return;
+    }
+    if (!dialog || !dialog.open) return;
+    if (event.target.closest("[data-lightbox-prev]")) showProof(box.index - 1);
+    else if (event.target.closest("[data-lightbox-next]")) showProof(box.index + 1);
+    else if (event.target.closest("[data-lightbox-close]")) dialog.close();
+    else if (event.target.matches("[data-lightbox-image]")) event.target.classList.toggle("zoomed");
+    else if (event.target === dialog) dialog.close();  // a click on the backdrop
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var dialog = document.getElementById("lightbox");
+    if (!dialog || !dialog.open) return;
+    if (event.key === "ArrowLeft") showProof(box.index - 1);
+    else if (event.key === "ArrowRight") showProof(box.index + 1);
+  });
+
+  var swipeStart = null;
+  document.addEventListener("pointerdown", function (event) {
+    swipeStart = event.target.matches && event.target.matches("[data-lightbox-image]") ? event.clientX : null;
+  });
+  document.addEventListener("pointerup", function (event) {
+    if (swipeStart === null) return;
+    var moved = event.clientX - swipeStart;
+    swipeStart = null;
+    if (Math.abs(moved) > 60 && box.items.length > 1) showProof(box.index + (moved < 0 ? 1 : -1));
   });
 
   // ---- drag and drop, and the list of chosen files --------------------------------------------

@@ -13,7 +13,7 @@ def _stored(page):
 def test_no_htmx_history_snapshot_with_health_data_survives_sign_out(page, live_server, world):
     Factory().cancellation(world.a.shift1, reason=REASON)
     sign_in(page, live_server, world.a.manager)
-    page.wait_for_selector("text=This week's shifts")
+    page.wait_for_selector("text=Waiting for your decision")
     page.goto(f"{live_server}/cancellations/")
     page.wait_for_selector(f"text={REASON}")
     page.wait_for_load_state("load")
@@ -30,7 +30,7 @@ def test_no_htmx_history_snapshot_with_health_data_survives_sign_out(page, live_
 def test_sign_out_clears_what_the_browser_kept_for_the_site(page, live_server, world):
     """Clear-Site-Data: a snapshot kept by an older page (or another tab's htmx) is gone after sign-out."""
     sign_in(page, live_server, world.a.manager)
-    page.wait_for_selector("text=This week's shifts")
+    page.wait_for_selector("text=Waiting for your decision")
     page.evaluate("""reason => {
         sessionStorage.setItem("htmx-history-cache", JSON.stringify([{url: "/cancellations/", content: reason}]));
         localStorage.setItem("kept", reason);

@@ -29,7 +29,7 @@ def test_wrong_password_shows_the_message_and_keeps_the_email(page, live_server,
 
 def test_owner_signs_out_with_the_header_button(page, live_server, world):
     sign_in(page, live_server, world.a.owner)
-    page.wait_for_selector("text=This week's shifts")
+    page.wait_for_selector("text=Waiting for your decision")
     page.click("text=Sign out")
     page.wait_for_selector("text=You are signed out.")
     page.goto(live_server + "/")

@@ -120,6 +120,7 @@ def test_owner_sees_the_thumbnail_from_the_store_and_approves_in_place(page, s3_
     assert 200 in store_hits  # the image bytes came from the S3 server, through a presigned URL
     url_before = page.url
     page.fill(f"{card} textarea[name=comment]", "Get well soon")
+    page.once("dialog", lambda dialog: dialog.accept())  # a decision asks first
     page.click(f"{card} button.approve")
     page.wait_for_selector(f"{card} .badge-approved")
     page.wait_for_selector(f"#shift-status-{people.a.shift1.id}.badge-cancelled")  # the shift's status followed

@@ -60,3 +60,26 @@ def test_several_proofs_are_all_listed(client, auth, proofs):
 def test_api_answers_are_not_cached(client, auth, proofs):
     auth.login(proofs.a.owner)
     assert client.get(f"/api/shifts/{proofs.a.shift1.id}/media").headers["Cache-Control"] == "no-store"
+
+
+def test_a_withdrawn_requests_proofs_are_hidden_from_the_api_and_the_cards_but_kept(client, auth, proofs):
+    from portal import cancellations
+    from portal.extensions import db
+    from portal.models import AuditEvent, MediaObject
+
+    cancellations.withdraw(proofs.a.cancellation, actor=proofs.a.emp1)
+    db.session.commit()
+    thumbnail = f"/media/{proofs.a.proof.id}/thumbnail"
+    auth.login(proofs.a.owner)
+    assert client.get(f"/api/shifts/{proofs.a.shift1.id}/media").get_json()["media"] == []
+    for page in ("/cancellations/?status=withdrawn", f"/shifts/{proofs.a.shift1.id}", "/shifts/",
+                 f"/shifts/?week={proofs.a.shift1.starts_at.date().isoformat()}"):
+        assert thumbnail not in client.get(page).get_data(as_text=True), page
+    assert "kept for the audit" in client.get("/cancellations/?status=withdrawn").get_data(as_text=True)
+    auth.logout()
+    auth.login(proofs.a.emp1)
+    assert thumbnail not in client.get("/cancellations/").get_data(as_text=True)
+    kept = db.session.get(MediaObject, proofs.a.proof.id)
+    assert kept is not None and kept.status == "ready"  # the row and the object stay, for the audit
+    assert db.session.execute(db.select(AuditEvent).where(AuditEvent.action == "media.upload",
+                                                          AuditEvent.media_id == kept.id)).scalar_one()

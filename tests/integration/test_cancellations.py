@@ -128,6 +128,52 @@ def test_missing_reason_and_missing_files_are_both_reported(client, auth, world)
     assert "Write a short reason." in page and "Attach at least one proof file" in page
 
 
+def test_a_missing_reason_is_marked_at_its_field(client, auth, world):
+    auth.login(world.a.emp1)
+    page = _post(client, "/cancellations/", shift_id=world.a.shift1.id, reason="",
+                 proofs=(io.BytesIO(jpeg_bytes()), "a.jpg")).get_data(as_text=True)
+    reason = re.search(r"<textarea id=\"reason\"[^>]*>", page).group(0)
+    assert 'aria-invalid="true"' in reason and "autofocus" in reason
+    errors = page.split('id="reason-errors"', 1)[1].split("</div>", 1)[0]
+    assert "Write a short reason." in errors
+
+
+def test_under_htmx_field_errors_go_out_of_band_to_their_field(client, auth, world):
+    auth.login(world.a.emp1)
+    body = _post(client, "/cancellations/", htmx=True, shift_id=world.a.shift1.id, reason="",
+                 proofs=(io.BytesIO(jpeg_bytes()), "a.jpg")).get_data(as_text=True)
+    match = re.search(r'<div id="reason-errors"[^>]*hx-swap-oob="true"[^>]*>(.*?)</div>', body, re.S)
+    assert match and "Write a short reason." in match.group(1)
+
+
+def test_a_shift_requested_in_another_tab_says_it_already_has_a_request(client, auth, world, factory):
+    auth.login(world.a.emp1)
+    token = csrf_token_from(client.get("/cancellations/").get_data(as_text=True))  # the other tab's form
+    factory.cancellation(world.a.shift1)
+    response = client.post("/cancellations/", content_type="multipart/form-data", data={
+        "csrf_token": token, "shift_id": world.a.shift1.id, "reason": "ill",
+        "proofs": (io.BytesIO(jpeg_bytes()), "a.jpg")})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "This shift already has a request." in page and "Not a valid choice" not in page
+    htmx = client.post("/cancellations/", content_type="multipart/form-data", headers={"HX-Request": "true"}, data={
+        "csrf_token": token, "shift_id": world.a.shift1.id, "reason": "ill",
+        "proofs": (io.BytesIO(jpeg_bytes()), "a.jpg")}).get_data(as_text=True)
+    assert re.search(r'id="shift_id-errors"[^>]*hx-swap-oob="true"[^>]*>\s*<p[^>]*>This shift already has a request.',
+                     htmx)
+
+
+def test_a_broken_body_under_htmx_gets_one_clear_message(client, auth, world):
+    auth.login(world.a.emp1)
+    token = csrf_token_from(client.get("/cancellations/").get_data(as_text=True))
+    body = b"--xyz\r\nContent-Disposition: form-data; name=\"reason\"\r\n\r\nill\r\n--abc--garbage"
+    response = client.post("/cancellations/", data=body, content_type="multipart/form-data; boundary=xyz",
+                           headers={"HX-Request": "true", "X-CSRFToken": token})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and response.headers["HX-Retarget"] == "#flash-area"
+    assert "The form arrived incomplete" in page and "Write a short reason" not in page
+
+
 def test_too_many_files_are_refused(client, auth, world, app):
     app.config["MEDIA_MAX_FILES"] = 2
     auth.login(world.a.emp1)
@@ -149,6 +195,7 @@ def test_a_body_over_the_request_limit_is_413(client, auth, world, app):
     response = _post(client, "/cancellations/", shift_id=world.a.shift1.id, reason="x",
                      proofs=(io.BytesIO(b"\xff" * 60_000), "big.jpg"))
     assert response.status_code == 413
+    assert "at most 10 MB" in response.get_data(as_text=True)  # the limit of one file, in MB
 
 
 def test_storage_outage_leaves_no_request_and_keeps_the_form(client, auth, world, app):

@@ -16,8 +16,12 @@ from hypothesis import given, strategies as st
 from portal import create_app
 from portal.auth.forms import LoginForm, LogoutForm
 from portal.media.orchestrator import Upload
+from portal.web.api_tokens import TokenForm
 from portal.web.audit import AuditFilterForm
-from portal.web.forms import ActionForm, CancellationFilterForm, CancellationForm, DecisionForm
+from portal.web.forms import (ActionForm, CancellationFilterForm, CancellationForm, CopyWeekForm, DecisionForm, ImportForm,
+                              ReassignForm, ShiftForm)
+from portal.web.people_forms import (ForgotPasswordForm, InviteForm, LanguageForm, PasswordChangeForm, ProfileForm,
+                                     RoleForm, SetPasswordForm)
 from tests.conftest import PASSWORD, Factory, IsolatedClient, World, csrf_token_from, empty_database, make_app
 from tests.media_fixtures import jpeg_bytes, store_proof
 
@@ -40,6 +44,15 @@ FIELDS = {
     ("home.index", "GET"): Fields(),
     ("shifts.week", "GET"): Fields(query=("week",)),
     ("shifts.show", "GET"): Fields(),
+    ("schedule.create", "GET"): Fields(query=("day",)),
+    ("schedule.create", "POST"): Fields(form=ShiftForm),
+    ("schedule.edit", "GET"): Fields(),
+    ("schedule.edit", "POST"): Fields(form=ShiftForm),
+    ("schedule.delete", "POST"): Fields(form=ActionForm),
+    ("schedule.copy_week", "POST"): Fields(form=CopyWeekForm),
+    ("schedule.reassign", "POST"): Fields(form=ReassignForm),
+    ("schedule.import_csv", "GET"): Fields(),
+    ("schedule.import_csv", "POST"): Fields(form=ImportForm, files=("file",), extra_form=("step",)),
     ("cancellations.index", "GET"): Fields(query=("before", "after", "page"), form=CancellationFilterForm),
     ("cancellations.create", "POST"): Fields(form=CancellationForm, files=("proofs",)),
     ("cancellations.add_proofs", "POST"): Fields(form=ActionForm, files=("proofs",), extra_form=("compact", "replaces")),
@@ -58,7 +71,30 @@ FIELDS = {
     ("metrics.metrics", "GET"): Fields(),
     ("local_media.serve", "GET"): Fields(query=("expires", "download", "signature")),
     ("account.index", "GET"): Fields(),
+    ("account.profile", "POST"): Fields(form=ProfileForm),
+    ("account.password", "POST"): Fields(form=PasswordChangeForm),
+    ("auth.forgot_password", "GET"): Fields(),
+    ("auth.forgot_password", "POST"): Fields(form=ForgotPasswordForm),
+    ("auth.set_password", "GET"): Fields(),
+    ("auth.set_password", "POST"): Fields(form=SetPasswordForm),
+    ("staff.index", "GET"): Fields(),
+    ("staff.invite", "POST"): Fields(form=InviteForm),
+    ("staff.resend", "POST"): Fields(form=ActionForm),
+    ("staff.deactivate", "POST"): Fields(form=ActionForm),
+    ("staff.reactivate", "POST"): Fields(form=ActionForm),
+    ("staff.change_role", "POST"): Fields(form=RoleForm),
+    ("language.switch", "POST"): Fields(form=LanguageForm),
     ("account.end_other_sessions", "POST"): Fields(form=ActionForm),
+    ("api_tokens.index", "GET"): Fields(),
+    ("api_tokens.create", "POST"): Fields(form=TokenForm),
+    ("api_tokens.revoke", "POST"): Fields(form=ActionForm),
+    # /api/v1 answers 401 to every session; its JSON bodies are fuzzed with a token in test_api_v1.py.
+    ("api_v1.openapi", "GET"): Fields(),
+    ("api_v1.cancellations", "GET"): Fields(query=("updated_since", "cursor", "limit")),
+    ("api_v1.get_employee", "GET"): Fields(),
+    ("api_v1.put_employee", "PUT"): Fields(),
+    ("api_v1.get_shift", "GET"): Fields(),
+    ("api_v1.put_shift", "PUT"): Fields(),
 }
 EXCLUDED = {
     "static": "Flask's send_from_directory serves files by name under static/; it reads no id, page, date or form",
@@ -101,7 +137,10 @@ def _valid(world):
             "actor": str(world.employee_id), "action": "media.view", "shift": str(world.shift_id),
             "date_from": "2026-01-01", "date_to": "2026-12-31", "shift_id": str(world.shift_id), "reason": "Ill",
             "decision": "approve", "comment": "ok", "compact": "1", "deep": "1", "expires": "9999999999",
-            "download": "a.jpg", "signature": "0" * 64, "csrf_token": VALID_TOKEN}
+            "download": "a.jpg", "signature": "0" * 64, "csrf_token": VALID_TOKEN,
+            "day": "2026-03-02", "start": "09:00", "end": "17:00", "title": "Bar", "step": "import",
+            "payload": "ZW1haWwsZGF0ZSxzdGFydCxlbmQscGxhY2UKZUB4LnJ1LDIwMjYtMDMtMDIsOTowMCwxNzowMCxCYXIK",
+            "good_rows": "y"}
 
 
 def _path_valid(world):

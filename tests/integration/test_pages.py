@@ -18,22 +18,40 @@ def test_employee_sees_only_their_upcoming_shifts(client, auth, world, factory):
     assert past.title not in page
 
 
-def test_owner_sees_this_weeks_shifts_of_their_business_only(client, auth, world, factory):
+def test_owner_sees_todays_shifts_of_their_business_only(client, auth, world, factory):
+    running = factory.shift(world.a.emp1, starts_in=-timedelta(hours=1), title="Running now")
     next_month = factory.shift(world.a.emp1, starts_in=timedelta(days=30), title="Far future")
+    foreign = factory.shift(world.b.emp1, starts_in=-timedelta(hours=1), title="Foreign now")
     auth.login(world.a.owner)
     page = client.get("/").get_data(as_text=True)
-    # shift1/shift2 start tomorrow; they are in this week unless today is Sunday
-    from portal.web.home import week_bounds
-
-    start, end = week_bounds("Europe/Moscow")
-    for shift in (world.a.shift1, world.a.shift2):
-        assert (shift.title in page) == (start <= shift.starts_at < end)
-    assert world.a.emp1.display_name in page or world.a.shift1.starts_at >= end
-    assert world.b.shift1.title not in page and world.b.emp1.display_name not in page
+    assert running.title in page and world.a.emp1.display_name in page
     assert next_month.title not in page
+    assert foreign.title not in page and world.b.emp1.display_name not in page
 
 
-def test_manager_sees_the_same_week_as_the_owner(client, auth, world):
+def test_pending_requests_come_before_the_shifts_on_the_owners_home(client, auth, world, factory):
+    request_ = factory.cancellation(world.a.shift1, reason="Fever since the night")
+    foreign = factory.cancellation(world.b.shift1, reason="Foreign business reason")
+    auth.login(world.a.owner)
+    page = client.get("/").get_data(as_text=True)
+    assert "Fever since the night" in page and foreign.reason not in page
+    assert page.index(f'id="cancellation-{request_.id}"') < page.index('id="today-shifts"')
+    assert 'name="decision" value="approve"' in page
+
+
+def test_no_pending_request_says_so_on_the_managers_home(client, auth, world):
+    auth.login(world.a.manager)
+    assert "Nothing waits for your decision." in client.get("/").get_data(as_text=True)
+
+
+def test_employee_sees_their_open_request_first(client, auth, world, factory):
+    factory.cancellation(world.a.shift1)
+    auth.login(world.a.emp1)
+    page = client.get("/").get_data(as_text=True)
+    assert page.index('id="open-requests"') < page.index("My upcoming shifts")
+
+
+def test_manager_sees_the_same_day_as_the_owner(client, auth, world):
     auth.login(world.a.owner)
     owner_page = client.get("/").get_data(as_text=True)
     auth.logout()
@@ -152,3 +170,37 @@ def test_id_url_builds_what_url_for_builds(app):
             assert id_url(endpoint, **ids) == url_for(endpoint, **ids)
         with pytest.raises(ValueError):
             id_url("media.thumbnail", media_id="7/../x")
+
+
+def test_russian_day_headings_keep_the_month_in_lower_case(client, auth, world):
+    world.a.owner.language = "ru"
+    db.session.commit()
+    auth.login(world.a.owner)
+    page = client.get("/shifts/?week=2026-11-23").get_data(as_text=True)
+    assert "Пн 23 нояб." in page and "Нояб." not in page
+
+
+def test_a_scheduled_shift_that_has_ended_is_past(client, auth, world, factory):
+    past = factory.shift(world.a.emp1, starts_in=-timedelta(days=2), title="Last week's shift")
+    auth.login(world.a.emp1)
+    page = client.get(f"/shifts/{past.id}").get_data(as_text=True)
+    assert "badge-past" in page and ">Past<" in page and ">Scheduled<" not in page
+    assert ">Scheduled<" in client.get(f"/shifts/{world.a.shift1.id}").get_data(as_text=True)
+
+
+def test_the_russian_storage_page_speaks_russian_units_and_dates(client, auth, proofs):
+    proofs.a.owner.language = "ru"
+    db.session.commit()
+    auth.login(proofs.a.owner)
+    page = client.get("/storage/").get_data(as_text=True)
+    main = page.split("<main", 1)[1]
+    assert "кБ" in main or "МБ" in main
+    assert not re.search(r"\d (KB|MB|GB|kB)\b", main) and "(max " not in main
+    assert not re.search(r">\d{4}-\d\d-\d\d<", main)  # no ISO dates on the page
+
+
+def test_every_page_names_its_favicon(client):
+    page = client.get("/login").get_data(as_text=True)
+    href = re.search(r'<link rel="icon" href="([^"]+)"', page).group(1)
+    response = client.get(href)
+    assert response.status_code == 200 and b"<svg" in response.data

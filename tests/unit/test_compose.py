@@ -52,10 +52,20 @@ def test_compose_has_the_stack_with_healthchecks_and_volumes():
     assert set(compose()["volumes"]) == {"db-data", "minio-data"}
 
 
-def test_only_nginx_is_published():
+def test_only_nginx_is_published_and_mailpit_to_this_machine_only():
     published = {name for name, service in compose()["services"].items() if service.get("ports")}
-    assert published == {"nginx"}
+    assert published == {"nginx", "mailpit"}
     assert compose()["services"]["nginx"]["ports"] == ["8000:80"]
+    assert compose()["services"]["mailpit"]["ports"] == ["127.0.0.1:8025:8025"]
+
+
+def test_mail_goes_to_a_pinned_mailpit_and_links_point_at_nginx():
+    services = compose()["services"]
+    assert re.fullmatch(r"axllent/mailpit:v\d+\.\d+\.\d+", services["mailpit"]["image"])
+    assert env_value(".env.compose", "MAIL_SERVER") == "mailpit" and env_value(".env.compose", "MAIL_PORT") == "1025"
+    for name in ("app", "mailer"):
+        assert services[name]["environment"]["PORTAL_BASE_URL"] == "${PORTAL_ORIGIN:-http://localhost:8000}"
+    assert "flask mail send-pending" in services["mailer"]["command"][-1]
 
 
 def test_nginx_runs_the_repositorys_template_with_every_placeholder_set():

@@ -1,4 +1,4 @@
-"""Runs last: the logs of the whole suite hold no presigned signature, password, session cookie or CSRF token."""
+"""Runs last: the logs of the whole suite hold no presigned signature, password, session cookie, CSRF or API token."""
 import io
 import re
 
@@ -13,6 +13,8 @@ FORBIDDEN = [
     (re.compile(r"demo-pass-2026"), "the demo password"),
     (re.compile(r"session=(?!\[redacted\])[A-Za-z0-9._-]{20,}"), "a session cookie"),
     (re.compile(r"csrf_token=(?!\[redacted\])[A-Za-z0-9._-]{20,}"), "a CSRF token"),
+    (re.compile(r"/(?:invitation|reset-password)/(?!\[redacted\])[A-Za-z0-9._-]{20,}"), "a set-password link"),
+    (re.compile(r"spp_[A-Za-z0-9_-]{20,}"), "an API token (test_api_v1.py sends many)"),
 ]
 
 

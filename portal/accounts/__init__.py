@@ -1,0 +1,1 @@
+"""People of a business: starting a business, invitations, set-password links, staff changes, own accounts."""

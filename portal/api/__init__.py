@@ -1,0 +1,1 @@
+"""The token-authenticated API for the main shift app, one package per version."""

@@ -1,0 +1,113 @@
+"""The person's own account: profile, password change, forgotten password by mail, and the language switch."""
+import pytest
+
+from portal.extensions import db
+from portal.models import OutboxMail
+from tests.conftest import PASSWORD, Auth, IsolatedClient, csrf_token_from, make_app
+from tests.smtp_server import link_in, text_of
+
+NEW = "a brand new passphrase"
+SAME_ANSWER = "If an account uses this address, a link to set a new password is on its way."
+
+
+def _post(client, path, page="/account/", **data):
+    token = csrf_token_from(client.get(page).get_data(as_text=True))
+    response = client.post(path, data={"csrf_token": token, **data}, follow_redirects=False)
+    response.close()  # as a server does: mail queued by the request goes out now
+    return response
+
+
+def test_changing_the_password_asks_the_current_one_and_ends_other_sessions(app, client, auth, world):
+    other = app.test_client()
+    Auth(other).login(world.a.emp1)
+    auth.login(world.a.emp1)
+    wrong = _post(client, "/account/password", current_password="not it", new_password=NEW, confirm=NEW)
+    assert wrong.status_code == 422 and "This is not your current password." in wrong.get_data(as_text=True)
+    assert other.get("/account/").status_code == 200
+    assert _post(client, "/account/password", current_password=PASSWORD, new_password=NEW,
+                 confirm=NEW).status_code == 303
+    assert client.get("/account/").status_code == 200  # this browser stays signed in
+    assert other.get("/account/").status_code == 302  # the other one is signed out
+    assert Auth(app.test_client()).login(world.a.emp1, NEW).status_code == 302
+
+
+def test_guessing_the_current_password_is_throttled_like_sign_in(database_url, tmp_path, world):
+    app = make_app(database_url, tmp_path, LOGIN_RATE_LIMIT="3 per minute")
+    app.test_client_class = IsolatedClient
+    client = app.test_client()
+    Auth(client).login(world.a.emp1)
+    codes = [_post(client, "/account/password", current_password=f"guess {n}", new_password=NEW,
+                   confirm=NEW).status_code for n in range(4)]
+    assert codes == [422, 422, 422, 429]
+    assert _post(client, "/account/password", current_password=PASSWORD, new_password=NEW,
+                 confirm=NEW).status_code == 429
+
+
+def test_the_profile_saves_name_language_and_notifications(client, auth, world):
+    auth.login(world.a.manager)
+    assert _post(client, "/account/profile", name="  Mikhail O.  ", language="ru").status_code == 303
+    db.session.refresh(world.a.manager)
+    assert (world.a.manager.display_name, world.a.manager.language, world.a.manager.email_notifications) == \
+        ("Mikhail O.", "ru", False)
+    assert 'lang="ru"' in client.get("/account/").get_data(as_text=True)
+    bad = _post(client, "/account/profile", name="", language="xx", email_notifications="y")
+    assert bad.status_code == 422
+
+
+def test_the_language_switch_uses_a_cookie_before_sign_in_and_the_account_after(client, auth, world):
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "ru"
+    assert "Войти" in client.get("/login").get_data(as_text=True)
+    response = _post(client, "/language", page="/login", language="en", next="/login")
+    assert response.status_code == 303 and response.headers["Location"] == "/login"
+    assert 'lang="en"' in client.get("/login").get_data(as_text=True)
+    auth.login(world.a.emp1)  # emp1 has no language of their own yet: the cookie's holds
+    assert 'lang="en"' in client.get("/").get_data(as_text=True)
+    _post(client, "/language", page="/", language="ru", next="https://evil.example/")
+    db.session.refresh(world.a.emp1)
+    assert world.a.emp1.language == "ru"
+    assert 'lang="ru"' in client.get("/").get_data(as_text=True)
+
+
+def test_the_language_switch_refuses_an_unknown_language_and_a_foreign_next(client):
+    assert _post(client, "/language", page="/login", language="de", next="/").status_code == 400
+    response = _post(client, "/language", page="/login", language="en", next="//evil.example/x")
+    assert response.headers["Location"] == "/"
+
+
+def test_forgot_password_answers_alike_and_mails_only_a_real_account(mail_client, smtp_server, world):
+    world.a.emp1.language = "en"
+    db.session.commit()
+    answers = []
+    for email in (world.a.emp1.email, "nobody@nowhere.example", "not an address"):
+        response = _post(mail_client, "/forgot-password", page="/forgot-password", email=email)
+        answers.append((response.status_code, response.headers["Location"],
+                        SAME_ANSWER in mail_client.get("/login").get_data(as_text=True)))
+    assert answers == [(303, "/login", True)] * 3
+    [message] = smtp_server.inbox.wait_for(world.a.emp1.email)
+    assert message["Subject"] == "Set a new password" and "60 minutes" in text_of(message)
+    assert len(smtp_server.inbox.messages) == 1
+    path = link_in(message).replace("http://portal.test", "")
+    token = csrf_token_from(mail_client.get(path).get_data(as_text=True))
+    assert mail_client.post(path, data={"csrf_token": token, "new_password": NEW, "confirm": NEW}).status_code == 303
+    assert Auth(mail_client.application.test_client()).login(world.a.emp1, NEW).status_code == 302
+
+
+def test_forgot_password_sends_nothing_to_a_deactivated_account(client, world):
+    world.a.emp2.deactivate()
+    db.session.commit()
+    assert _post(client, "/forgot-password", page="/forgot-password", email=world.a.emp2.email).status_code == 303
+    assert db.session.execute(db.select(OutboxMail)).first() is None
+
+
+@pytest.mark.settings(PASSWORD_RESET_RATE_LIMIT="3 per hour", PASSWORD_RESET_ACCOUNT_RATE_LIMIT="3 per hour")
+def test_forgot_password_is_throttled_whether_or_not_the_address_exists(database_url, tmp_path, world, request):
+    app = make_app(database_url, tmp_path, **request.node.get_closest_marker("settings").kwargs)
+    app.test_client_class = IsolatedClient
+    for address, email in (("198.51.100.1", world.a.emp1.email), ("198.51.100.2", "nobody@nowhere.example")):
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = address
+        codes = [_post(client, "/forgot-password", page="/forgot-password", email=email).status_code
+                 for _ in range(4)]
+        assert codes == [303, 303, 303, 429], email
+    with app.app_context():
+        assert db.session.execute(db.select(db.func.count()).select_from(OutboxMail)).scalar_one() == 3

@@ -1,0 +1,23 @@
+"""The Makefile's `make run`: the port it serves on."""
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run_command(**env):
+    """The `flask run` line `make run` would execute (make -n prints the recipes without running them)."""
+    environment = {k: v for k, v in os.environ.items() if k != "PORT"} | env
+    out = subprocess.run(["make", "-n", "-C", str(ROOT), "run"], env=environment, capture_output=True, text=True,
+                         check=True).stdout
+    return next(line for line in out.splitlines() if " run --host " in line)
+
+
+@pytest.mark.skipif(not shutil.which("make"), reason="make is not installed")
+def test_make_run_serves_on_port_5000_unless_port_is_set():
+    assert _run_command().endswith("--port 5000")
+    assert _run_command(PORT="8080").endswith("--port 8080")
