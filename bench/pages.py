@@ -70,11 +70,20 @@ def prepare(url, size):
     return app
 
 
+def _session_id(app, user_id):
+    """What Flask-Login keeps in the session for a user: their session token (portal/auth/sessions.py)."""
+    from portal.extensions import db
+    from portal.models import User
+
+    with app.app_context():
+        return db.session.get(User, user_id).session_token
+
+
 def _signed_in(app, user_id):
     """A test client whose session cookie says user_id is signed in (as Flask-Login keeps it)."""
     client = app.test_client()
     with client.session_transaction() as session:
-        session["_user_id"] = str(user_id)
+        session["_user_id"] = _session_id(app, user_id)
         session["_fresh"] = True
     return client
 
@@ -219,7 +228,8 @@ def measure_csv(url, app):
 def _session_cookie(app, user_id):
     with app.app_context():
         serializer = app.session_interface.get_signing_serializer(app)
-        return f"{app.config['SESSION_COOKIE_NAME']}={serializer.dumps({'_user_id': str(user_id), '_fresh': True})}"
+        session = {"_user_id": _session_id(app, user_id), "_fresh": True}
+        return f"{app.config['SESSION_COOKIE_NAME']}={serializer.dumps(session)}"
 
 
 def _wait_for(address, seconds=60):

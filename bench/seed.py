@@ -19,15 +19,17 @@ EMPLOYEE_OF = f"({BUSINESSES * 2} + ({OWNER_OF} - 1) * {EMPLOYEES} + 1 + i % {EM
 
 USERS = f"""
 INSERT INTO users (id, email, display_name, password_hash, role, owner_id, active, business_name, timezone,
-                   created_at)
+                   created_at, session_token)
 SELECT b, 'owner' || b || '@bench.example', 'Owner ' || b, 'x', 'owner', b, true, 'Shop ' || b,
-       'Europe/Moscow', now() FROM generate_series(1, {BUSINESSES}) AS b;
-INSERT INTO users (id, email, display_name, password_hash, role, owner_id, active, timezone, created_at)
+       'Europe/Moscow', now(), md5('owner' || b || random()) FROM generate_series(1, {BUSINESSES}) AS b;
+INSERT INTO users (id, email, display_name, password_hash, role, owner_id, active, timezone, created_at,
+                   session_token)
 SELECT {BUSINESSES} + b, 'manager' || b || '@bench.example', 'Manager ' || b, 'x', 'manager', b, true,
-       'Europe/Moscow', now() FROM generate_series(1, {BUSINESSES}) AS b;
-INSERT INTO users (id, email, display_name, password_hash, role, owner_id, active, timezone, created_at)
+       'Europe/Moscow', now(), md5('manager' || b || random()) FROM generate_series(1, {BUSINESSES}) AS b;
+INSERT INTO users (id, email, display_name, password_hash, role, owner_id, active, timezone, created_at,
+                   session_token)
 SELECT {BUSINESSES * 2} + e, 'employee' || e || '@bench.example', 'Employee ' || e, 'x', 'employee',
-       1 + (e - 1) / {EMPLOYEES}, true, 'Europe/Moscow', now()
+       1 + (e - 1) / {EMPLOYEES}, true, 'Europe/Moscow', now(), md5('employee' || e || random())
 FROM generate_series(1, {BUSINESSES * EMPLOYEES}) AS e;
 """
 
@@ -39,12 +41,13 @@ SELECT i, {OWNER_OF}, {EMPLOYEE_OF}, now() - i * interval '7 minutes' - interval
        'cancellation_requested', now() - interval '400 days'
 FROM generate_series(1, :requests) AS i;
 INSERT INTO shift_cancellations (id, owner_id, shift_id, employee_id, reason, status, decided_by_id, decided_at,
-                                 created_at, submitted_at)
+                                 created_at, submitted_at, updated_at)
 SELECT i, {OWNER_OF}, i, {EMPLOYEE_OF}, 'Sick, note attached (' || i || ')',
        (ARRAY['pending', 'approved', 'rejected'])[1 + i % 3],
        CASE WHEN i % 3 = 0 THEN NULL ELSE {BUSINESSES} + {OWNER_OF} END,
        CASE WHEN i % 3 = 0 THEN NULL ELSE now() - i * interval '7 minutes' - interval '31 days' END,
-       now() - i * interval '7 minutes' - interval '32 days', now() - i * interval '7 minutes' - interval '32 days'
+       now() - i * interval '7 minutes' - interval '32 days', now() - i * interval '7 minutes' - interval '32 days',
+       now() - i * interval '7 minutes' - interval '31 days'
 FROM generate_series(1, :requests) AS i;
 """
 
@@ -89,9 +92,10 @@ SELECT :base + w * {WEEK_SHIFTS} + s, 1, {BUSINESSES * 2} + 1 + s % {EMPLOYEES},
         + (16 + s % 6) * interval '1 hour') AT TIME ZONE 'Europe/Moscow',
        'Counter ' || s, CASE WHEN w = 0 THEN 'cancellation_requested' ELSE 'scheduled' END, now()
 FROM generate_series(0, 1) AS w, generate_series(1, {WEEK_SHIFTS}) AS s;
-INSERT INTO shift_cancellations (id, owner_id, shift_id, employee_id, reason, status, created_at, submitted_at)
+INSERT INTO shift_cancellations (id, owner_id, shift_id, employee_id, reason, status, created_at, submitted_at,
+                                 updated_at)
 SELECT :base + s, 1, :base + s, {BUSINESSES * 2} + 1 + s % {EMPLOYEES}, 'Flu, note attached', 'pending',
-       now() - interval '1 day', now() - interval '1 day'
+       now() - interval '1 day', now() - interval '1 day', now() - interval '1 day'
 FROM generate_series(1, {WEEK_SHIFTS}) AS s;
 """
 
