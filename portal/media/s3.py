@@ -196,6 +196,8 @@ class S3MediaStorage:
                 MetadataDirective="COPY")
         except (BotoCoreError, ClientError) as exc:
             raise self._fail(exc, "restore", key) from exc
+        if not answer.get("VersionId"):
+            return self.stat(key)  # Ceph RGW 16 does not name the copy's version: ask for the current one
         return StoredObject(key=key, size=answer.get("CopyObjectResult", {}).get("Size", 0) or 0,
                             version_id=answer.get("VersionId"))
 
