@@ -114,23 +114,29 @@ def client(app):
     return client
 
 
-@pytest.fixture
-def redis_url():
-    """An empty Redis database for shared counters: TEST_REDIS_URL, else database 1 on loopback (CI fails without)."""
+def empty_redis(variable, default):
+    """Yield the URL of an empty Redis database (the variable's, else default), emptied again afterwards; a test
+    without Redis is skipped locally and fails in CI."""
     import redis
 
-    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/1")
+    url = os.environ.get(variable, default)
     client = redis.Redis.from_url(url, socket_connect_timeout=2)
     try:
         client.ping()
     except redis.RedisError as error:
         if os.environ.get("CI"):
             pytest.fail(f"Redis must be reachable in CI at {url}: {error}")
-        pytest.skip(f"REDIS TESTS SKIPPED: no Redis at {url} ({error}); set TEST_REDIS_URL")
+        pytest.skip(f"REDIS TESTS SKIPPED: no Redis at {url} ({error}); set {variable}")
     client.flushdb()
     yield url
     client.flushdb()
     client.close()
+
+
+@pytest.fixture
+def redis_url():
+    """An empty Redis database for shared counters: TEST_REDIS_URL, else database 1 on loopback."""
+    yield from empty_redis("TEST_REDIS_URL", "redis://127.0.0.1:6379/1")
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import redis
 
 from portal.extensions import db
 from portal.models import AuditEvent, MediaObject, ShiftCancellation
-from tests.conftest import Auth, IsolatedClient, empty_database, make_app
+from tests.conftest import Auth, IsolatedClient, empty_database, empty_redis, make_app
 from tests.media_fixtures import jpeg_bytes, pdf_bytes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -21,18 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 @pytest.fixture
 def queue_redis_url():
     """An empty Redis database of its own for the queue: TEST_QUEUE_REDIS_URL, else database 2 on loopback."""
-    url = os.environ.get("TEST_QUEUE_REDIS_URL", "redis://127.0.0.1:6379/2")
-    client = redis.Redis.from_url(url, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as error:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis must be reachable in CI at {url}: {error}")
-        pytest.skip(f"REDIS TESTS SKIPPED: no Redis at {url} ({error}); set TEST_QUEUE_REDIS_URL")
-    client.flushdb()
-    yield url
-    client.flushdb()
-    client.close()
+    yield from empty_redis("TEST_QUEUE_REDIS_URL", "redis://127.0.0.1:6379/2")
 
 
 @pytest.fixture
