@@ -159,11 +159,11 @@ def _process(media, row, source):
 
 def _submit_when_complete(cancellation_id):
     """Show the request to managers once it has a ready proof and none processing or refused."""
-    waiting = db.session.execute(
-        db.select(sa.func.count()).select_from(MediaObject).where(
+    by_status = dict(db.session.execute(
+        db.select(MediaObject.status, sa.func.count()).where(
             MediaObject.context == "shift_cancellation", MediaObject.subject_id == cancellation_id,
-            MediaObject.kept(), MediaObject.status.in_(("processing", "refused")))).scalar_one()
-    if waiting == 0 and _counted_proofs(cancellation_id) > 0:
+            MediaObject.kept()).group_by(MediaObject.status)).all())  # one query on the worker's path
+    if by_status.get("ready") and not by_status.get("processing") and not by_status.get("refused"):
         submitted = db.session.execute(db.update(ShiftCancellation).where(
             ShiftCancellation.id == cancellation_id, ShiftCancellation.submitted_at.is_(None))
             .values(submitted_at=utcnow()).execution_options(synchronize_session=False)).rowcount
