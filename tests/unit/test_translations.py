@@ -26,3 +26,11 @@ def test_every_russian_message_is_translated_with_its_placeholders(message):
         assert form, "an empty translation is shown in English"
         # A plural form may leave out %(num)s (Russian "один файл"), never add or lose another name.
         assert set(PLACEHOLDER.findall(form)) - {"num"} == wanted - {"num"}
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_no_catalog_keeps_a_fuzzy_entry(language):
+    path = CATALOG.parents[2] / language / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as handle:
+        fuzzy = [message.id for message in read_po(handle, locale=language) if message.id and message.fuzzy]
+    assert fuzzy == []
