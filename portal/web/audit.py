@@ -34,7 +34,8 @@ ACTIONS = ("media.upload", "media.view", "media.download", "media.delete", "medi
            "business.create", "staff.invite", "staff.resend", "staff.deactivate", "staff.reactivate", "staff.role",
            "account.password_set", "account.password_change", "account.password_reset_request",
            "shift.create", "shift.update", "shift.delete", "shift.reassign", "shift.import",
-           "api_token.create", "api_token.revoke", "api.employee", "api.shift")
+           "api_token.create", "api_token.revoke", "api.employee", "api.shift",
+           "person.export")
 
 
 class AuditFilterForm(Form):
