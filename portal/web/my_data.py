@@ -4,7 +4,6 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from ..auth.guards import roles_required
-from ..models import AuditEvent
 from ..subject_access import report
 from .forms import ActionForm
 from .paging import keyset_page
@@ -18,7 +17,8 @@ PER_PAGE = 50
 def index():
     """The export button and the access report: every view, download, API link and export of the person's
     proofs or data, newest first, 50 a page from a cursor."""
-    query = report.access_events(current_user).options(selectinload(AuditEvent.actor))
-    page = keyset_page(query, AuditEvent.at, AuditEvent.id, PER_PAGE, row_key=lambda event: (event.at, event.id))
+    event, query = report.access_events(current_user)
+    page = keyset_page(query.options(selectinload(event.actor)), event.at, event.id, PER_PAGE,
+                       row_key=lambda row: (row.at, row.id))
     return render_template("my_data/index.html", page=page, proofs=report.proofs_by_id(page.items),
                            form=ActionForm())
