@@ -1,7 +1,8 @@
 """Export benchmark: the ZIP of one employee with 200 proofs (about 100 MB), streamed through the app's route
 in this process, against reading the same objects straight from the store; interleaved repetitions, median and
 range; and the serving process's peak RSS growth (VmHWM from /proc, reset before each export) against its
-50 MB budget, with a control that holds the same ZIP in memory to show the gauge sees it. The S3 server is moto on a loopback port, or Ceph RGW with TEST_S3=ceph."""
+50 MB budget, with a control that holds the same ZIP in memory to show the gauge sees it. The S3 server is
+moto on a loopback port, or Ceph RGW with TEST_S3=ceph. Figures and how to read them: docs/benchmarks.md."""
 import hashlib
 import io
 import os
@@ -155,7 +156,8 @@ def _print(report):
     print(f"S3 server: {report['server']}; {report['proofs']} proofs of {report['proof_bytes']} bytes, ZIP "
           f"{report['zip_bytes'] / 1048576:.1f} MiB; {report['repeat']} interleaved repetitions (median [min-max])")
     print(f"export {e['median']:.2f}s [{e['min']:.2f}-{e['max']:.2f}]; reading the objects alone "
-          f"{r['median']:.2f}s [{r['min']:.2f}-{r['max']:.2f}]; ratio {q['median']:.2f} [{q['min']:.2f}-{q['max']:.2f}]")
+          f"{r['median']:.2f}s [{r['min']:.2f}-{r['max']:.2f}]; "
+          f"ratio {q['median']:.2f} [{q['min']:.2f}-{q['max']:.2f}]")
     print(f"peak RSS growth of the serving process {m['median']:.1f} MiB [{m['min']:.1f}-{m['max']:.1f}] "
           f"(budget {report['budget_mib']} MiB); first export {report['first_export_rss_growth_mib']:.1f} MiB; "
           f"control, the ZIP held in memory: {report['control_held_in_memory_mib']:.1f} MiB")

@@ -1,8 +1,9 @@
-"""A person's data as one ZIP: the owner for anyone of the business, an employee for themself (docs/export-and-access.md).
+"""A person's data as one ZIP: the owner for anyone of the business, an employee for themself
+(docs/export-and-access.md).
 
 Managers review single proofs (each opening audited) but cannot take everything about a person at once: that is
 the controller's act (the owner) or the person's own right."""
-from flask import Response, Blueprint, abort, stream_with_context
+from flask import Blueprint, Response, abort, stream_with_context
 from flask_login import current_user
 
 from ..auth.guards import roles_required, tenant_get_or_404
@@ -30,4 +31,4 @@ def person(user_id):
     db.session.commit()
     return Response(stream_with_context(export.chunks(data, storage())), mimetype="application/zip", headers={
         "Content-Disposition": content_disposition("attachment", data.filename), "Cache-Control": "no-store",
-        "X-Accel-Buffering": "no"})  # nginx passes the chunks on instead of spooling the ZIP to disk
+        "X-Accel-Buffering": "no"})  # nginx passes it on rather than spool health data to its temp files
