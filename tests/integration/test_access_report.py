@@ -87,3 +87,31 @@ def test_a_long_report_pages_from_a_cursor(client, auth, proofs):
     second = client.get(links["next"]).get_data(as_text=True)
     assert (len(_rows(first)), len(_rows(second))) == (50, 20)
     assert client.get("/my-data/?before=nonsense").status_code == 400
+
+
+def test_more_viewers_and_proofs_cost_no_more_queries(client, auth, proofs, count_queries):
+    import io
+
+    from portal.media.orchestrator import Upload
+    from tests.media_fixtures import jpeg_bytes, store_proof
+
+    a = proofs.a
+
+    def cost():
+        auth.login(a.emp1)
+        queries = count_queries()
+        assert client.get("/my-data/").status_code == 200
+        auth.logout()
+        return len(queries)
+
+    auth.login(a.owner)
+    client.get(f"/media/{a.proof.id}/view")
+    auth.logout()
+    few = cost()
+    more = [store_proof(a.cancellation, Upload(io.BytesIO(jpeg_bytes()), f"{n}.jpg"), actor=a.emp1) for n in range(3)]
+    for viewer in (a.owner, a.manager):
+        auth.login(viewer)
+        for proof in more:
+            client.get(f"/media/{proof.id}/download")
+        auth.logout()
+    assert cost() == few  # the viewers come in one query and the files in another, however many
