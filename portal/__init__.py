@@ -61,6 +61,7 @@ def _register_blueprints(app):
     from . import metrics
     from .web import account, api, api_tokens, audit, cancellations, health, home, language, local_media, media
     from .web import schedule, shifts, staff, storage
+    from .web import exports, my_data
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(local_media.bp)
@@ -70,3 +71,5 @@ def _register_blueprints(app):
     app.register_blueprint(home.bp)
     app.register_blueprint(shifts.bp)
     app.register_blueprint(schedule.bp)
+    app.register_blueprint(exports.bp)
+    app.register_blueprint(my_data.bp)

@@ -44,6 +44,7 @@ ACTION_LABELS = {
     "api_token.revoke": _l("Revoked an API token"),
     "api.employee": _l("Employee sent by the API"),
     "api.shift": _l("Shift sent by the API"),
+    "person.export": _l("Exported a person's data"),
 }
 
 PERSON_STATUS_LABELS = {"invited": _l("Invited"), "active": _l("Active"), "deactivated": _l("Deactivated")}
@@ -56,7 +57,8 @@ NAV = {
     "manager": [("home.index", _l("Today")), ("shifts.week", _l("Shift cards")),
                 ("cancellations.index", _l("Cancellations")), ("audit.index", _l("Audit log")),
                 ("staff.index", _l("Staff"))],
-    "employee": [("home.index", _l("My shifts")), ("cancellations.index", _l("Cancel a shift"))],
+    "employee": [("home.index", _l("My shifts")), ("cancellations.index", _l("Cancel a shift")),
+                 ("my_data.index", _l("My data"))],
 }
 
 

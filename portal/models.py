@@ -325,6 +325,7 @@ class AuditEvent(db.Model):
         sa.Index("ix_audit_events_owner_action_at", "owner_id", "action", "at", "id"),
         sa.Index("ix_audit_events_action_at", "action", "at"),  # rejections per day across businesses
         sa.Index("ix_audit_events_shift", "shift_id"),
+        sa.Index("ix_audit_events_media_at", "media_id", "at", "id"),  # an employee's access report
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

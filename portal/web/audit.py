@@ -5,7 +5,6 @@ Pages follow a cursor and the export streams from a server-side cursor, so a log
 as fast as a short one."""
 import csv
 import io
-import re
 
 from flask import Blueprint, Response, render_template, request, stream_with_context
 from flask_babel import gettext as _, lazy_gettext as _l
@@ -15,6 +14,7 @@ from wtforms import IntegerField, SelectField
 from wtforms.validators import Optional
 
 from ..auth.guards import roles_required
+from ..csv_cells import safe_cell
 from ..days import day_start
 from ..extensions import db
 from ..inputs import Form, date_filter, id_range
@@ -28,18 +28,14 @@ PER_PAGE = 50
 CSV_BATCH = 2000  # rows fetched from the cursor and sent per chunk
 CSV_HEADER = ["time_utc", "actor", "actor_email", "role", "action", "shift_id", "media_id", "ip", "user_agent",
               "detail"]
-# Excel or LibreOffice may split a line on `,`, `;` (a Russian locale's list separator, whatever the file says),
-# tab or a line break; each piece of a cell between them is a formula when it starts, after blanks and quotes,
-# with = + - @ or their full-width forms.
-FORMULA_START = re.compile(r'(?:[^\S\t\r\n]|")*[=+\-@\uff1d\uff0b\uff0d\uff20]')
-FORMULA_AFTER_SEPARATOR = re.compile(r'([,;\t\r\n])(' + FORMULA_START.pattern + ")")
 ACTIONS = ("media.upload", "media.view", "media.download", "media.delete", "media.reject", "media.restore",
            "media.api_links",
            "cancellation.request", "cancellation.withdraw", "cancellation.approve", "cancellation.reject",
            "business.create", "staff.invite", "staff.resend", "staff.deactivate", "staff.reactivate", "staff.role",
            "account.password_set", "account.password_change", "account.password_reset_request",
            "shift.create", "shift.update", "shift.delete", "shift.reassign", "shift.import",
-           "api_token.create", "api_token.revoke", "api.employee", "api.shift")
+           "api_token.create", "api_token.revoke", "api.employee", "api.shift",
+           "person.export")
 
 
 class AuditFilterForm(Form):
@@ -119,7 +115,7 @@ def _csv_chunks(query):
     result = db.session.execute(query, execution_options={"yield_per": CSV_BATCH})
     for rows in result.partitions():
         for at, name, email, role, action, shift_id, media_id, ip, agent, detail in rows:
-            writer.writerow([_cell(value) for value in (at.isoformat(), name, email, role, action, shift_id,
+            writer.writerow([safe_cell(value) for value in (at.isoformat(), name, email, role, action, shift_id,
                                                         media_id, ip, agent, _detail_text(detail))])
         yield _drain(buffer)
 
@@ -130,15 +126,6 @@ def _drain(buffer):
     buffer.seek(0)
     buffer.truncate()
     return text.encode("utf-8")
-
-
-def _cell(value):
-    """A CSV cell no spreadsheet will run, whichever separator it splits on: every piece between separators
-    that starts like a formula (after blanks or quotes) gets an apostrophe in front."""
-    text = "" if value is None else str(value)
-    if FORMULA_AFTER_SEPARATOR.search(text):  # rare: search first, substitute only then (export speed)
-        text = FORMULA_AFTER_SEPARATOR.sub(r"\1'\2", text)
-    return "'" + text if FORMULA_START.match(text) else text
 
 
 def _detail_text(detail):

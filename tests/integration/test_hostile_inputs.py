@@ -88,6 +88,8 @@ FIELDS = {
     ("api_tokens.index", "GET"): Fields(),
     ("api_tokens.create", "POST"): Fields(form=TokenForm),
     ("api_tokens.revoke", "POST"): Fields(form=ActionForm),
+    ("exports.person", "POST"): Fields(form=ActionForm),
+    ("my_data.index", "GET"): Fields(query=("before", "after")),
     # /api/v1 answers 401 to every session; its JSON bodies are fuzzed with a token in test_api_v1.py.
     ("api_v1.openapi", "GET"): Fields(),
     ("api_v1.cancellations", "GET"): Fields(query=("updated_since", "cursor", "limit")),
@@ -145,6 +147,7 @@ def _valid(world):
 
 def _path_valid(world):
     return {"cancellation_id": str(world.cancellation_id), "media_id": str(world.media_id),
+            "user_id": str(world.employee_id),
             "shift_id": str(world.shift_id), "key": world.media_key}
 
 

@@ -2,17 +2,20 @@
 real app) and Ceph RGW, which checks every signature. Runs in CI's Ceph pass (TEST_S3=ceph)."""
 import gzip
 import hashlib
+import io
+import json
 import re
 import secrets
 import socket
 import time
+import zipfile
 from types import SimpleNamespace
 
 import pytest
 import requests
 
 from portal.extensions import db
-from portal.models import MediaObject
+from portal.models import MediaObject, User
 from tests.conftest import PASSWORD, Factory, csrf_token_from, empty_database, make_app
 from tests.front_proxy import ROOT, Gunicorn, Nginx
 from tests.media_fixtures import drop_bucket, jpeg_bytes, s3_settings
@@ -95,6 +98,19 @@ def test_thumbnail_and_download_come_through_nginx_signed_for_its_origin(front, 
     download = proof.owner.get(f"{front.url}/media/{proof.id}/download", timeout=10)
     assert download.status_code == 200 and hashlib.sha256(download.content).hexdigest() == proof.sha256
     assert "attachment" in download.headers["Content-Disposition"]
+
+
+def test_an_employee_exports_their_data_through_nginx_as_a_stream(front, proof):
+    employee = signed_in(front, front.employee)
+    token = csrf_token_from(employee.get(front.url + "/my-data/", timeout=10).text)
+    with front.app.app_context():
+        employee_id = db.session.execute(db.select(User.id).filter_by(email=front.employee)).scalar_one()
+    answer = employee.post(f"{front.url}/exports/people/{employee_id}", data={"csrf_token": token}, timeout=30)
+    # sent while it is written: no length known up front, chunked through gunicorn and nginx
+    assert answer.status_code == 200 and answer.headers.get("Transfer-Encoding") == "chunked"
+    archive = zipfile.ZipFile(io.BytesIO(answer.content))
+    [listed] = [f for r in json.loads(archive.read("index.json"))["requests"] for f in r["files"]]
+    assert hashlib.sha256(archive.read(listed["path"])).hexdigest() == listed["sha256"] == proof.sha256
 
 
 def test_rgw_checks_the_signature_that_came_through_nginx(front, proof):

@@ -115,6 +115,12 @@ MATRIX = [
                                           b_manager=403, b_emp1=403, anonymous=302)),
     ("POST", "/settings/api-tokens/{k}/revoke", row(a_owner=303, a_manager=403, a_emp1=403, a_emp2=403,
                                                     b_owner=404, b_manager=403, b_emp1=403, anonymous=302)),
+    # a person's data: {e} = A's employee 1 (who has a proof); the owner exports anyone of the business, an employee
+    # only themself; managers may not export a whole person (docs/export-and-access.md); /my-data/ is the employee's own
+    ("POST", "/exports/people/{e}", row(a_owner=200, a_manager=403, a_emp1=200, a_emp2=404, b_owner=404,
+                                        b_manager=403, b_emp1=404, anonymous=302)),
+    ("GET", "/my-data/", row(a_owner=403, a_manager=403, a_emp1=200, a_emp2=200, b_owner=403, b_manager=403,
+                             b_emp1=200, anonymous=302)),
     # /api/v1 takes a token only: a session, whoever's, is no one there (tokens: test_api_route_answers_by_token).
     ("GET", "/api/v1/openapi.json", row(a_owner=200, a_manager=200, a_emp1=200, a_emp2=200, b_owner=200,
                                         b_manager=200, b_emp1=200, anonymous=200)),
@@ -169,7 +175,7 @@ def test_route_answers_by_role_and_tenant(client, auth, proofs, method, path, wh
     world = proofs
     a_token = api_tokens.issue(world.a.owner.id, "A's app", actor=world.a.owner)[0] if "{k}" in path else None
     url = path.format(c=world.a.cancellation.id, m=world.a.proof.id, s=world.a.shift1.id, s2=world.a.shift2.id,
-                      u=world.a.emp2.id, t=links.make_token(world.a.emp2, "reset"), k=getattr(a_token, "id", None))
+                      u=world.a.emp2.id, e=world.a.emp1.id, t=links.make_token(world.a.emp2, "reset"), k=getattr(a_token, "id", None))
     if who != "anonymous":
         auth.login(world.user(who))
     if method == "GET":
@@ -180,8 +186,8 @@ def test_route_answers_by_role_and_tenant(client, auth, proofs, method, path, wh
         token = csrf_token_from(client.get("/login" if who == "anonymous" else "/").get_data(as_text=True))
         response = client.post(url, data=_payload(path, world, token), content_type="multipart/form-data",
                                headers={"Referer": "http://localhost/"})
-    assert response.status_code == expected, response.get_data(as_text=True)[:500]
-    body = response.get_data(as_text=True)
+    body = response.get_data().decode("utf-8", "replace")  # a ZIP export is bytes
+    assert response.status_code == expected, body[:500]
     if expected in (403, 404, 401):
         assert "signature=" not in body and "X-Amz-Signature" not in body
     if expected == 303:  # without JavaScript an action goes back to its page
