@@ -64,9 +64,9 @@ def _env_items(name, default=""):
     return [part.strip() for part in (_env(name, default) or "").split(",") if part.strip()]
 
 
-def _backup_targets(name):
+def _backup_targets(name, raw):
     """Backup destinations: s3://bucket or an absolute folder, comma-separated."""
-    items = _env_items(name)
+    items = [part.strip() for part in (raw or "").split(",") if part.strip()]
     for item in items:
         if not (item.startswith("s3://") or item.startswith("/")):
             raise ConfigError(f"{name} lists s3://bucket names or absolute folders, got {item!r}")
@@ -205,7 +205,7 @@ def build_config(instance_path, profile=None, overrides=None):
         "BACKUP_STORAGE_SECRET_KEY": _env("BACKUP_STORAGE_SECRET_KEY"),
         "BACKUP_STORAGE_REGION": _env("BACKUP_STORAGE_REGION"),
         # Where `flask media backup --to` copies go: retention and erasure delete the copies there too.
-        "BACKUP_TARGETS": _backup_targets("BACKUP_TARGETS"),
+        "BACKUP_TARGETS": _backup_targets("BACKUP_TARGETS", _env("BACKUP_TARGETS")),
         # Months after a request's decision when its proofs are deleted, unless the owner chose otherwise.
         "PRIVACY_RETENTION_MONTHS": _env_int("PRIVACY_RETENTION_MONTHS", 12, 1),
         "BABEL_DEFAULT_LOCALE": "ru",
