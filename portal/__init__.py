@@ -60,8 +60,7 @@ def _register_blueprints(app):
     from .auth import bp as auth_bp
     from . import metrics
     from .web import account, api, api_tokens, audit, cancellations, health, home, language, local_media, media
-    from .web import schedule, shifts, staff, storage
-    from .web import exports, my_data
+    from .web import exports, my_data, retention, schedule, shifts, staff, storage
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(local_media.bp)
@@ -73,3 +72,4 @@ def _register_blueprints(app):
     app.register_blueprint(schedule.bp)
     app.register_blueprint(exports.bp)
     app.register_blueprint(my_data.bp)
+    app.register_blueprint(retention.bp)

@@ -59,9 +59,22 @@ def _env_bool(name, default):
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+def _env_items(name, default=""):
+    """A comma-separated setting as a list of its non-empty items."""
+    return [part.strip() for part in (_env(name, default) or "").split(",") if part.strip()]
+
+
+def _backup_targets(name, raw):
+    """Backup destinations: s3://bucket or an absolute folder, comma-separated."""
+    items = [part.strip() for part in (raw or "").split(",") if part.strip()]
+    for item in items:
+        if not (item.startswith("s3://") or item.startswith("/")):
+            raise ConfigError(f"{name} lists s3://bucket names or absolute folders, got {item!r}")
+    return items
+
+
 def _env_list(name, default):
-    raw = _env(name, default) or ""
-    items = [part.strip() for part in raw.split(",") if part.strip()]
+    items = _env_items(name, default)
     for item in items:
         try:
             ipaddress.ip_network(item, strict=False)
@@ -191,6 +204,10 @@ def build_config(instance_path, profile=None, overrides=None):
         "BACKUP_STORAGE_ACCESS_KEY": _env("BACKUP_STORAGE_ACCESS_KEY"),
         "BACKUP_STORAGE_SECRET_KEY": _env("BACKUP_STORAGE_SECRET_KEY"),
         "BACKUP_STORAGE_REGION": _env("BACKUP_STORAGE_REGION"),
+        # Where `flask media backup --to` copies go: retention and erasure delete the copies there too.
+        "BACKUP_TARGETS": _backup_targets("BACKUP_TARGETS", _env("BACKUP_TARGETS")),
+        # Months after a request's decision when its proofs are deleted, unless the owner chose otherwise.
+        "PRIVACY_RETENTION_MONTHS": _env_int("PRIVACY_RETENTION_MONTHS", 12, 1),
         "BABEL_DEFAULT_LOCALE": "ru",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Moscow",
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).resolve().parent.parent / "translations"),

@@ -45,6 +45,11 @@ ACTION_LABELS = {
     "api.employee": _l("Employee sent by the API"),
     "api.shift": _l("Shift sent by the API"),
     "person.export": _l("Exported a person's data"),
+    "media.purge": _l("Deleted a file for good"),
+    "privacy.retention": _l("Changed how long proofs are kept"),
+    "privacy.hold": _l("Placed a legal hold"),
+    "privacy.release": _l("Released a legal hold"),
+    "privacy.erase": _l("Erased a person"),
 }
 
 PERSON_STATUS_LABELS = {"invited": _l("Invited"), "active": _l("Active"), "deactivated": _l("Deactivated")}
@@ -53,7 +58,8 @@ PERSON_STATUS_LABELS = {"invited": _l("Invited"), "active": _l("Active"), "deact
 NAV = {
     "owner": [("home.index", _l("Today")), ("shifts.week", _l("Shift cards")),
               ("cancellations.index", _l("Cancellations")), ("audit.index", _l("Audit log")),
-              ("storage.index", _l("Storage")), ("staff.index", _l("Staff")), ("api_tokens.index", _l("API tokens"))],
+              ("storage.index", _l("Storage")), ("staff.index", _l("Staff")), ("api_tokens.index", _l("API tokens")),
+              ("retention.index", _l("Data protection"))],
     "manager": [("home.index", _l("Today")), ("shifts.week", _l("Shift cards")),
                 ("cancellations.index", _l("Cancellations")), ("audit.index", _l("Audit log")),
                 ("staff.index", _l("Staff"))],

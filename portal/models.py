@@ -86,6 +86,10 @@ class User(UserMixin, db.Model):
     email_notifications: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     # The main shift app's id of this person (PUT /api/v1/employees/<external_id>), unique in the business.
     external_id: Mapped[str | None] = mapped_column(sa.String(100))
+    # Owner's row: months after a request's decision when its proofs are deleted (None: PRIVACY_RETENTION_MONTHS).
+    retention_months: Mapped[int | None] = mapped_column()
+    # Set when the person's proofs and personal fields were erased; the row stays under a pseudonym for the log.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # post_update: an owner row points at itself, and a flush of it must not see a cycle
     owner: Mapped["User | None"] = relationship(remote_side=[id], foreign_keys=[owner_id], post_update=True)
@@ -266,6 +270,9 @@ class MediaObject(db.Model):
     # Why a worker refused the file: a stable code and the message in the uploader's language.
     refusal_code: Mapped[str | None] = mapped_column(sa.String(32))
     refusal_message: Mapped[str | None] = mapped_column(sa.Text)
+    # Every version of the file and thumbnail, and their backup copies, deleted for good (retention or erasure):
+    # the row stays as a tombstone that audit events and deletion reports point at.
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     uploaded_by: Mapped[User] = relationship(foreign_keys=[uploaded_by_id])
 
@@ -370,3 +377,38 @@ class OutboxMail(db.Model):
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LegalHold(db.Model):
+    """An owner's hold on one request's proofs: neither retention nor erasure deletes them until it is released."""
+
+    __tablename__ = "legal_holds"
+    __table_args__ = (sa.Index("ix_legal_holds_active", "owner_id", "cancellation_id", **_where("released_at IS NULL")),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    cancellation_id: Mapped[int] = mapped_column(sa.ForeignKey("shift_cancellations.id"), index=True)
+    reason: Mapped[str] = mapped_column(sa.Text)
+    placed_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    placed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    released_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    placed_by: Mapped[User] = relationship(foreign_keys=[placed_by_id])
+    cancellation: Mapped[ShiftCancellation] = relationship()
+
+
+class DeletionReport(db.Model):
+    """What an erasure deleted: files, versions, delete markers and backup copies, as the owner downloads it."""
+
+    __tablename__ = "deletion_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))  # erasure
+    subject_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))  # the erased person (pseudonym)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    report: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+    subject: Mapped[User | None] = relationship(foreign_keys=[subject_id])

@@ -148,3 +148,25 @@ def restore_command(source_dest, key, shift_id, media_id, everything, version_id
     for restored_key in restored:
         click.echo(f"restored {restored_key}")
     click.echo(f"{len(restored)} object(s) restored.")
+
+
+@media_cli.command("retention")
+@click.option("--dry-run", is_flag=True, help="List what would be deleted and when; delete nothing.")
+@click.option("--within-days", default=0, show_default=True, type=click.IntRange(0, 3660),
+              help="Also list requests whose retention ends within this many days.")
+def retention_command(dry_run, within_days):
+    """Delete for good the proofs of requests decided longer ago than their business keeps them (every version,
+    thumbnail and backup copy in BACKUP_TARGETS); held requests are listed and kept."""
+    from .. import retention
+
+    def show(item, action):
+        c = item.cancellation
+        held = f"  hold: {item.hold.reason}" if item.hold else ""
+        click.echo(f"{action:<13} business {c.owner_id} request {c.id} due {item.due_at:%Y-%m-%d %H:%M} UTC"
+                   f"  files {len(item.media)}{held}")
+        for row in item.media:
+            click.echo(f"{'':<13} media {row.id} {row.storage_key}")
+
+    deleted = _fail_cleanly(lambda: retention.run(dry_run=dry_run, within=timedelta(days=within_days),
+                                                  on_item=show))
+    click.echo("dry run: nothing deleted." if dry_run else f"{deleted} file(s) deleted for good.")

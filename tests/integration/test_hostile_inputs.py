@@ -17,6 +17,7 @@ from portal import create_app
 from portal.auth.forms import LoginForm, LogoutForm
 from portal.media.orchestrator import Upload
 from portal.web.api_tokens import TokenForm
+from portal.web.retention import EraseForm, HoldForm, RetentionForm
 from portal.web.audit import AuditFilterForm
 from portal.web.forms import (ActionForm, CancellationFilterForm, CancellationForm, CopyWeekForm, DecisionForm, ImportForm,
                               ReassignForm, ShiftForm)
@@ -90,6 +91,14 @@ FIELDS = {
     ("api_tokens.revoke", "POST"): Fields(form=ActionForm),
     ("exports.person", "POST"): Fields(form=ActionForm),
     ("my_data.index", "GET"): Fields(query=("before", "after")),
+    ("retention.index", "GET"): Fields(),
+    ("retention.save_months", "POST"): Fields(form=RetentionForm),
+    ("retention.hold", "POST"): Fields(form=HoldForm),
+    ("retention.release", "POST"): Fields(form=ActionForm),
+    ("retention.confirm_erase", "GET"): Fields(),
+    ("retention.erase", "POST"): Fields(form=EraseForm),
+    ("retention.report_json", "GET"): Fields(),
+    ("retention.report_csv", "GET"): Fields(),
     # /api/v1 answers 401 to every session; its JSON bodies are fuzzed with a token in test_api_v1.py.
     ("api_v1.openapi", "GET"): Fields(),
     ("api_v1.cancellations", "GET"): Fields(query=("updated_since", "cursor", "limit")),

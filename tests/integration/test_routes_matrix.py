@@ -121,6 +121,23 @@ MATRIX = [
                                         b_manager=403, b_emp1=404, anonymous=302)),
     ("GET", "/my-data/", row(a_owner=403, a_manager=403, a_emp1=200, a_emp2=200, b_owner=403, b_manager=403,
                              b_emp1=200, anonymous=302)),
+    # data protection (owner only): {c} = A's request, {u} = A's employee 2, {r} = a deletion report of A
+    ("GET", "/settings/data/", row(a_owner=200, a_manager=403, a_emp1=403, a_emp2=403, b_owner=200, b_manager=403,
+                                   b_emp1=403, anonymous=302)),
+    ("POST", "/settings/data/retention", row(a_owner=303, a_manager=403, a_emp1=403, a_emp2=403, b_owner=303,
+                                             b_manager=403, b_emp1=403, anonymous=302)),
+    ("POST", "/settings/data/holds/{c}", row(a_owner=303, a_manager=403, a_emp1=403, a_emp2=403, b_owner=404,
+                                             b_manager=403, b_emp1=403, anonymous=302)),
+    ("POST", "/settings/data/holds/{c}/release", row(a_owner=303, a_manager=403, a_emp1=403, a_emp2=403,
+                                                     b_owner=404, b_manager=403, b_emp1=403, anonymous=302)),
+    ("GET", "/settings/data/erase/{u}", row(a_owner=200, a_manager=403, a_emp1=403, a_emp2=403, b_owner=404,
+                                            b_manager=403, b_emp1=403, anonymous=302)),
+    ("POST", "/settings/data/erase/{u}", row(a_owner=303, a_manager=403, a_emp1=403, a_emp2=403, b_owner=404,
+                                             b_manager=403, b_emp1=403, anonymous=302)),
+    ("GET", "/settings/data/reports/{r}.json", row(a_owner=200, a_manager=403, a_emp1=403, a_emp2=403,
+                                                   b_owner=404, b_manager=403, b_emp1=403, anonymous=302)),
+    ("GET", "/settings/data/reports/{r}.csv", row(a_owner=200, a_manager=403, a_emp1=403, a_emp2=403,
+                                                  b_owner=404, b_manager=403, b_emp1=403, anonymous=302)),
     # /api/v1 takes a token only: a session, whoever's, is no one there (tokens: test_api_route_answers_by_token).
     ("GET", "/api/v1/openapi.json", row(a_owner=200, a_manager=200, a_emp1=200, a_emp2=200, b_owner=200,
                                         b_manager=200, b_emp1=200, anonymous=200)),
@@ -167,15 +184,33 @@ def _payload(path, world, token):
         data.update(new_password="a long new secret", confirm="a long new secret")
     elif path == "/settings/api-tokens/":
         data["name"] = "Shift app"
+    elif path == "/settings/data/retention":
+        data["months"] = "6"
+    elif path == "/settings/data/holds/{c}":
+        data["reason"] = "Labour inspection"
+    elif path.startswith("/settings/data/erase/"):
+        data["confirm"] = "y"
     return data
+
+
+def _deletion_report(owner):
+    from portal.extensions import db
+    from portal.models import DeletionReport
+
+    report = DeletionReport(owner_id=owner.id, kind="erasure", report={"files": [], "person": {}})
+    db.session.add(report)
+    db.session.commit()
+    return report
 
 
 @pytest.mark.parametrize("method,path,who,expected", CASES, ids=[f"{m} {p} {w}" for m, p, w, _ in CASES])
 def test_route_answers_by_role_and_tenant(client, auth, proofs, method, path, who, expected):
     world = proofs
     a_token = api_tokens.issue(world.a.owner.id, "A's app", actor=world.a.owner)[0] if "{k}" in path else None
+    a_report = _deletion_report(world.a.owner) if "{r}" in path else None
     url = path.format(c=world.a.cancellation.id, m=world.a.proof.id, s=world.a.shift1.id, s2=world.a.shift2.id,
-                      u=world.a.emp2.id, e=world.a.emp1.id, t=links.make_token(world.a.emp2, "reset"), k=getattr(a_token, "id", None))
+                      u=world.a.emp2.id, e=world.a.emp1.id, t=links.make_token(world.a.emp2, "reset"),
+                      k=getattr(a_token, "id", None), r=getattr(a_report, "id", None))
     if who != "anonymous":
         auth.login(world.user(who))
     if method == "GET":
@@ -193,7 +228,7 @@ def test_route_answers_by_role_and_tenant(client, auth, proofs, method, path, wh
     if expected == 303:  # without JavaScript an action goes back to its page
         location = response.headers["Location"]
         assert location in ("/cancellations/", "/shifts/", "/account/", "/staff/", "/login", "/",
-                            "/settings/api-tokens/") or location.startswith("/shifts/?week=")
+                            "/settings/api-tokens/") or location.startswith(("/shifts/", "/settings/data/"))
     if expected == 302 and who == "anonymous":
         assert response.headers["Location"].startswith("/login")
 
