@@ -75,7 +75,7 @@ def _scrub_event(event, person, pseudonym, media_ids, request_ids):
     """The event's detail without the person's name, file names and decision comments; their own events lose
     the address and browser they came from."""
     detail = dict(event.detail or {})
-    if detail.get("user_id") == person.id:
+    if person.id in (detail.get("user_id"), detail.get("person_id")):  # staff changes; exports of their data
         detail["name"] = pseudonym
     if "filename" in detail and (event.media_id in media_ids or event.actor_id == person.id):
         detail["filename"] = ERASED_TEXT
@@ -93,7 +93,8 @@ def _scrub_audit(person, pseudonym, media_ids, request_ids):
     shift_ids = db.select(ShiftCancellation.shift_id).where(ShiftCancellation.employee_id == person.id)
     events = db.session.execute(db.select(AuditEvent).where(AuditEvent.owner_id == person.owner_id, sa.or_(
         AuditEvent.actor_id == person.id, AuditEvent.media_id.in_(media_ids) if media_ids else sa.false(),
-        AuditEvent.shift_id.in_(shift_ids), AuditEvent.action.like("staff.%")))).scalars()
+        AuditEvent.shift_id.in_(shift_ids), AuditEvent.action.like("staff.%"), AuditEvent.action == "person.export"))
+    ).scalars()
     return sum(_scrub_event(event, person, pseudonym, media_ids, request_ids) for event in events)
 
 

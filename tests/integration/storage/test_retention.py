@@ -149,6 +149,7 @@ def test_erasure_removes_the_person_everywhere_and_reports_what_went(media_app, 
     assert backed
     person_id, email = business.person.id, business.person.email
     client, token = signed_in(media_app, business.owner)
+    assert client.post(f"/exports/people/{person_id}", data={"csrf_token": token}).status_code == 200
     page = client.get(f"/settings/data/erase/{person_id}").get_data(as_text=True)
     assert "Irina Petrova" in page and "erase-refused" not in page
     assert client.post(f"/settings/data/erase/{person_id}", data={"csrf_token": token}).status_code == 422
@@ -169,6 +170,8 @@ def test_erasure_removes_the_person_everywhere_and_reports_what_went(media_app, 
     # the trail stays, under the pseudonym, without the file names
     uploads = db.session.execute(db.select(AuditEvent).where(AuditEvent.actor_id == person_id)).scalars().all()
     assert uploads and all("petrova" not in json.dumps(e.detail) and e.ip is None for e in uploads)
+    exports = db.session.execute(db.select(AuditEvent).where(AuditEvent.action == "person.export")).scalars().all()
+    assert [event.detail["name"] for event in exports] == [person.display_name]  # the owner's export of their data
     report = db.session.execute(db.select(DeletionReport)).scalar_one()
     as_json = client.get(f"/settings/data/reports/{report.id}.json")
     assert as_json.status_code == 200 and "attachment" in as_json.headers["Content-Disposition"]
