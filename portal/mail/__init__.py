@@ -2,7 +2,7 @@
 
 `outbox.queue()` renders a message in its recipient's language and adds it to the caller's session; the caller
 commits. A request that queued mail sends what is due once its response is on the wire (so the person does not
-wait for the mail server), and `flask mail send-pending` retries what an outage left behind, with backoff.
+wait for the mail server), a queue worker's job once it has committed, and `flask mail send-pending` retries what an outage left behind, with backoff.
 """
 from flask import g, request
 
@@ -66,6 +66,12 @@ class _BodyThenSend:
         done, self._done = self._done, None
         if done is not None:
             done()
+
+
+def send_queued(app):
+    """Outside a request (a queue worker's job): send now what the job queued and committed."""
+    if g.pop("mail_queued", False):
+        _send_due(app)
 
 
 def _send_due(app):
