@@ -229,3 +229,28 @@ def test_no_json_body_gets_a_server_error(client, auth, world, body, ext_id, kin
     response = client.put(f"/api/v1/{kind}/{ext_id}", json=body, headers=bearer(world.token))
     assert response.status_code < 500, response.get_data(as_text=True)[:300]
     conforms(response, f"/{kind}/{{external_id}}", "put")
+
+
+@pytest.mark.parametrize("email", ["ivan@localhost", "ivan@@cafe.example", "ivan@cafe..example", "iv an@cafe.example"])
+def test_an_email_the_staff_page_refuses_is_refused_with_a_422_for_email(client, auth, world, email):
+    token = issue(client, auth, world.a.owner)
+    response = client.put("/api/v1/employees/E1", json={**EMPLOYEE, "email": email}, headers=bearer(token))
+    assert response.status_code == 422 and set(response.get_json()["error"]["fields"]) == {"email"}
+    conforms(response, "/employees/{external_id}", "put")
+    assert db.session.execute(db.select(User).where(User.external_id == "E1")).first() is None
+
+
+def test_an_email_is_stored_as_the_staff_page_stores_it(client, auth, world):
+    token = issue(client, auth, world.a.owner)
+    created = client.put("/api/v1/employees/E1", json={**EMPLOYEE, "email": " Ivan@CAFE.Example "},
+                         headers=bearer(token))
+    assert created.status_code == 201 and created.get_json()["email"] == "ivan@cafe.example"
+    # a shift names the person by the address however it is written
+    shift = client.put("/api/v1/shifts/S1", json=shift_body(employee="IVAN@cafe.example"), headers=bearer(token))
+    assert shift.status_code == 201 and shift.get_json()["employee"]["external_id"] == "E1"
+    # one address, one account: the staff page refuses the same person again
+    auth.login(world.a.owner)
+    refused = client.post("/staff/invite", data={"csrf_token": auth.csrf_token("/staff/"), "name": "Ivan",
+                                                 "email": "ivan@Cafe.example", "role": "employee", "language": "ru"})
+    assert "already has an account" in refused.get_data(as_text=True)
+
