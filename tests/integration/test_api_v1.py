@@ -13,6 +13,8 @@ from portal.api.v1.openapi import DOCUMENT
 from portal.extensions import db
 from portal.models import ApiToken, AuditEvent, Shift, ShiftCancellation, User
 from portal.cancellations import decide
+from tests.conftest import PASSWORD, Auth, csrf_token_from
+from tests.smtp_server import link_in
 
 REGISTRY = Registry().with_resource("urn:api", Resource.from_contents(DOCUMENT, default_specification=DRAFT202012))
 
@@ -254,3 +256,28 @@ def test_an_email_is_stored_as_the_staff_page_stores_it(client, auth, world):
                                                  "email": "ivan@Cafe.example", "role": "employee", "language": "ru"})
     assert "already has an account" in refused.get_data(as_text=True)
 
+
+def test_a_person_the_api_creates_is_invited_and_signs_in_only_after_the_invitation(mail_client, smtp_server, world):
+    auth = Auth(mail_client)
+    token = issue(mail_client, auth, world.a.owner)
+    assert mail_client.put("/api/v1/employees/E1", json=EMPLOYEE, headers=bearer(token)).status_code == 201
+    ivan = db.session.execute(db.select(User).where(User.external_id == "E1")).scalar_one()
+    assert (ivan.password_hash, ivan.status) == (None, "invited")
+    auth.login(ivan.email, "")
+    auth.login(ivan.email, PASSWORD)
+    assert mail_client.get("/account/").status_code == 302  # no password signs them in
+
+    auth.login(world.a.manager)  # a manager may invite employees
+    page = mail_client.get("/staff/").get_data(as_text=True)
+    assert f'id="person-{ivan.id}" data-status="invited"' in page and f"/staff/{ivan.id}/resend" in page
+    sent = mail_client.post(f"/staff/{ivan.id}/resend", data={"csrf_token": auth.csrf_token("/staff/")})
+    assert sent.status_code == 303
+    auth.logout()
+    link = link_in(smtp_server.inbox.wait_for(ivan.email)[0]).replace("http://portal.test", "")
+    form = mail_client.get(link)
+    assert form.status_code == 200
+    chosen = mail_client.post(link, data={"csrf_token": csrf_token_from(form.get_data(as_text=True)),
+                                          "new_password": "a long new secret", "confirm": "a long new secret"})
+    assert chosen.status_code in (302, 303) and mail_client.get("/account/").status_code == 200
+    db.session.refresh(ivan)
+    assert ivan.status == "active"

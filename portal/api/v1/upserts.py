@@ -1,5 +1,4 @@
 """PUT and GET of employees and shifts by the main shift app's external ids, inside the token's business."""
-import secrets
 from datetime import timedelta
 
 from flask import g, jsonify
@@ -81,7 +80,8 @@ def put_employee(external_id_):
         raise invalid({"email": "This email belongs to another account."})
     created = user is None
     if created:
-        user = User(owner_id=owner_id, external_id=ext_id, password_hash=_unusable_password())
+        # no password yet (NULL), as on the staff page: "invited" there, where an invitation link can be sent
+        user = User(owner_id=owner_id, external_id=ext_id, password_hash=None)
         db.session.add(user)
     user.external_id, user.display_name, user.email = ext_id, data["name"].strip(), email
     user.role = data.get("role", user.role if not created else "employee")
@@ -96,13 +96,6 @@ def put_employee(external_id_):
     body = employee_json(user)
     _commit("api.employee", ext_id, created, user_id=user.id)
     return jsonify(body), 201 if created else 200
-
-
-def _unusable_password():
-    """A hash of a secret nobody knows: the person sets a password through an invitation or a reset link."""
-    from werkzeug.security import generate_password_hash
-
-    return generate_password_hash(secrets.token_urlsafe(32))
 
 
 @bp.route("/shifts/<external_id:external_id_>", methods=["GET"])
