@@ -281,3 +281,25 @@ def test_a_person_the_api_creates_is_invited_and_signs_in_only_after_the_invitat
     assert chosen.status_code in (302, 303) and mail_client.get("/account/").status_code == 200
     db.session.refresh(ivan)
     assert ivan.status == "active"
+
+
+def _feed(client, token, since):
+    response = client.get(f"/api/v1/cancellations?updated_since={since}", headers=bearer(token))
+    assert response.status_code == 200
+    conforms(response, "/cancellations", "get")
+    return response.get_json()["cancellations"]
+
+
+def test_removing_a_proof_brings_the_request_back_in_the_feed(client, auth, proofs):
+    world = proofs
+    token = issue(client, auth, world.a.owner)
+    [before] = _feed(client, token, "2000-01-01T00:00:00Z")
+    assert [p["id"] for p in before["proofs"]] == [world.a.proof.id]
+    auth.login(world.a.emp1)
+    removed = client.post(f"/cancellations/{world.a.cancellation.id}/proofs/{world.a.proof.id}/delete",
+                          data={"csrf_token": auth.csrf_token("/cancellations/")})
+    assert removed.status_code in (200, 303)
+    assert world.a.proof.id not in [p["id"] for p in _feed(client, token, "2000-01-01T00:00:00Z")[0]["proofs"]]
+    auth.logout()
+    [after] = _feed(client, token, before["updated_at"])
+    assert after["id"] == before["id"] and after["updated_at"] > before["updated_at"] and after["proofs"] == []
