@@ -31,8 +31,8 @@ class SendAfterResponse:
     development server (`make run`, the browser tests) first drains the socket, and when the browser resets the
     connection it has just read a `Connection: close` response from, the ConnectionResetError of that drain skips
     close(). The mail then waited for the next request that queued mail, or for `flask mail send-pending`. So the
-    send runs when the server has taken the last chunk of the body (it is written by then), or at close() if that
-    comes first (gunicorn, an interrupted body), and once only.
+    send runs when the server asks for more after the body's last chunk (every server has written it by then),
+    or at close() when the body was not read to its end (a client gone early), and once only.
     """
 
     def __init__(self, wsgi_app, app):
@@ -56,9 +56,10 @@ class _BodyThenSend:
         self._finish()
 
     def close(self):
+        close = getattr(self._body, "close", None)  # optional in PEP 3333
         try:
-            if hasattr(self._body, "close"):
-                self._body.close()
+            if close is not None:
+                close()
         finally:
             self._finish()
 
