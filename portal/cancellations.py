@@ -204,13 +204,22 @@ def proof_room(cancellation):
 
 
 def _hold_pending(cancellation_id):
-    """A no-op conditional update: True while the request is pending, and its row stays locked until commit, so
-    a decision or another upload to the same request waits for this transaction instead of racing it."""
+    """A conditional update: True while the request is pending, and its row stays locked until commit, so a
+    decision or another upload to the same request waits for this transaction instead of racing it. Every caller
+    changes the request's proofs, so it also moves updated_at (the API's feed shows the request again)."""
     return db.session.execute(
         db.update(ShiftCancellation)
         .where(ShiftCancellation.id == cancellation_id, ShiftCancellation.status == "pending")
-        .values(status="pending").execution_options(synchronize_session=False)
+        .values(status="pending", updated_at=utcnow()).execution_options(synchronize_session=False)
     ).rowcount == 1
+
+
+def proofs_changed(cancellation_ids):
+    """Move updated_at of these requests, whatever their status (proofs brought back by `flask media restore`),
+    so the API's feed shows them again; joins the caller's transaction."""
+    if cancellation_ids:
+        db.session.execute(db.update(ShiftCancellation).where(ShiftCancellation.id.in_(set(cancellation_ids)))
+                           .values(updated_at=utcnow()).execution_options(synchronize_session=False))
 
 
 def add_proofs(cancellation, files, *, actor, source=None, replaces=None):

@@ -9,7 +9,7 @@ import logging
 
 import click
 import redis
-from flask import current_app, has_app_context
+from flask import current_app, has_app_context, has_request_context
 from flask.cli import AppGroup
 
 log = logging.getLogger("portal.jobs")
@@ -81,11 +81,20 @@ def run(path, *args):
     module, name = path.rsplit(".", 1)
     job = getattr(importlib.import_module(module), name)
     if has_app_context():
-        return job(*args)
+        return _run_then_mail(job, args)
     from . import create_app
 
     with create_app().app_context():
-        return job(*args)
+        return _run_then_mail(job, args)
+
+
+def _run_then_mail(job, args):
+    result = job(*args)
+    if not has_request_context():  # a worker has no response to send after; inline jobs leave it to the request
+        from . import mail
+
+        mail.send_queued(current_app._get_current_object())
+    return result
 
 
 @queue_cli.command("worker")

@@ -35,6 +35,7 @@ ACTION_LABELS = {
     "account.password_set": _l("Set a password from a link"),
     "account.password_change": _l("Changed their password"),
     "account.password_reset_request": _l("Asked for a password link"),
+    "account.profile": _l("Changed their profile"),
     "shift.create": _l("Added a shift"),
     "shift.update": _l("Changed a shift"),
     "shift.delete": _l("Deleted a shift"),
@@ -51,6 +52,8 @@ ACTION_LABELS = {
     "privacy.release": _l("Released a legal hold"),
     "privacy.erase": _l("Erased a person"),
 }
+
+LANGUAGE_NAMES = {"ru": "Русский", "en": "English"}  # each in its own language, as the switch shows them
 
 PERSON_STATUS_LABELS = {"invited": _l("Invited"), "active": _l("Active"), "deactivated": _l("Deactivated")}
 
@@ -86,6 +89,22 @@ def action_label(action):
 def person_status_label(status):
     """The translated name of a person's status (invited, active, deactivated)."""
     return PERSON_STATUS_LABELS.get(status, status)
+
+
+def _profile_value(field, value):
+    if field == "notifications":
+        return _l("on") if value else _l("off")
+    if field == "language":
+        return LANGUAGE_NAMES.get(value, _l("not chosen"))
+    return value
+
+
+def profile_changes(detail):
+    """What an account.profile event changed, in words: "name: Anna → Anna K.; notification mail: on → off"."""
+    words = {"name": _l("name"), "language": _l("language"), "notifications": _l("notification mail")}
+    changes = (detail or {}).get("changes", {})
+    return "; ".join(f"{words.get(field, field)}: {_profile_value(field, before)} → {_profile_value(field, after)}"
+                     for field, (before, after) in changes.items())
 
 
 def nav_items(user):

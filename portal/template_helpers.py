@@ -23,6 +23,7 @@ def init_app(app):
                                  status_label=_per_request(labels.status_label),
                                  action_label=_per_request(labels.action_label),
                                  person_status_label=_per_request(labels.person_status_label), link_args=link_args,
+                                 profile_changes=labels.profile_changes,
                                  id_url=id_url)
     app.add_template_filter(_local_time, "localtime")
     app.add_template_filter(_group_by_day, "groupby_day")

@@ -201,11 +201,31 @@ def request_password_reset(email, *, source=None):
     db.session.commit()
 
 
-def update_profile(person, *, name, language, email_notifications):
-    """The person's own name, language and whether they get notification mail."""
-    person.display_name = name.strip()[:120]
-    person.language = language if language in LANGUAGES else None
-    person.email_notifications = bool(email_notifications)
+def update_profile(person, *, name, language, email_notifications, source=None):
+    """The person's own name, language and whether they get notification mail; what changed is audited."""
+    _change_profile(person, source, display_name=name.strip()[:120],
+                    language=language if language in LANGUAGES else None,
+                    email_notifications=bool(email_notifications))
+
+
+def set_language(person, language, *, source=None):
+    """The language switch of every page, for a signed-in person: their profile's language, audited alike."""
+    _change_profile(person, source, language=language if language in LANGUAGES else None)
+
+
+# The profile's fields and their names in the audit event's detail (the audit log page words them).
+PROFILE_FIELDS = {"display_name": "name", "language": "language", "email_notifications": "notifications"}
+
+
+def _change_profile(person, source, **values):
+    """Set the fields and audit each that changed, as [before, after], in the same commit; nothing changed, no event."""
+    changes = {PROFILE_FIELDS[field]: [getattr(person, field), value] for field, value in values.items()
+               if getattr(person, field) != value}
+    for field, value in values.items():
+        setattr(person, field, value)
+    if changes:
+        audit.record("account.profile", actor=person, owner_id=person.owner_id, source=source,
+                     detail={"changes": changes})
     db.session.commit()
 
 

@@ -1,5 +1,5 @@
 """queue(): the one way a message is written; it joins the caller's transaction, the caller commits."""
-from flask import current_app, g, has_request_context, render_template
+from flask import current_app, g, render_template
 from flask_babel import force_locale
 
 from ..extensions import db
@@ -21,8 +21,7 @@ def queue(recipient, kind, subject, **context):
             html_body=render_template(f"mail/{kind}.html", **context), status="pending",
         )
     db.session.add(row)
-    if has_request_context():
-        g.mail_queued = True  # send once the response is out (portal/mail/__init__.py)
+    g.mail_queued = True  # sent once the response is out, or when a worker's job is done (portal/mail/__init__.py)
     return row
 
 

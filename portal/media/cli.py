@@ -125,6 +125,7 @@ def backup_command(dest):
 def restore_command(source_dest, key, shift_id, media_id, everything, version_id):
     """Bring proofs back: one object, one shift's, one media's, or all; from a backup or from old versions."""
     from .. import audit
+    from ..cancellations import proofs_changed
     from ..extensions import db
     from .backup import keys_for, open_destination, read_manifest, restore_from_backup, restore_versions, undelete_rows
 
@@ -141,9 +142,11 @@ def restore_command(source_dest, key, shift_id, media_id, everything, version_id
     else:
         keys = keys_for(key=key, shift_id=shift_id, media_id=media_id, everything=everything)
         restored = _fail_cleanly(lambda: restore_versions(store, keys, version_id))
-    for row in undelete_rows(store, restored):
+    back = undelete_rows(store, restored)
+    for row in back:
         audit.record("media.restore", actor=None, owner_id=row.owner_id, shift_id=row.shift_id, media_id=row.id,
                      detail={"filename": row.original_filename, "from": source_dest or "versions"})
+    proofs_changed([row.subject_id for row in back if row.context == "shift_cancellation"])
     db.session.commit()
     for restored_key in restored:
         click.echo(f"restored {restored_key}")

@@ -40,7 +40,7 @@ def profile():
     if not form.validate_on_submit():
         return _page(profile=form, status=FORM_ERROR)
     people.update_profile(current_user, name=form.name.data, language=form.language.data,
-                          email_notifications=form.email_notifications.data)
+                          email_notifications=form.email_notifications.data, source=request_source())
     flash(_("Your profile is saved."), "info")
     return redirect(url_for("account.index"), code=303)
 

@@ -33,6 +33,7 @@ ACTIONS = ("media.upload", "media.view", "media.download", "media.delete", "medi
            "cancellation.request", "cancellation.withdraw", "cancellation.approve", "cancellation.reject",
            "business.create", "staff.invite", "staff.resend", "staff.deactivate", "staff.reactivate", "staff.role",
            "account.password_set", "account.password_change", "account.password_reset_request",
+           "account.profile",
            "shift.create", "shift.update", "shift.delete", "shift.reassign", "shift.import",
            "api_token.create", "api_token.revoke", "api.employee", "api.shift",
            "person.export")

@@ -4,10 +4,11 @@ from datetime import timedelta
 from flask import Blueprint, abort, current_app, redirect, url_for
 from flask_login import current_user
 
+from ..accounts import people
 from ..auth.routes import safe_next
-from ..extensions import db
 from ..i18n import LANGUAGE_COOKIE
 from .people_forms import LanguageForm
+from .request_data import request_source
 
 bp = Blueprint("language", __name__)
 
@@ -19,8 +20,7 @@ def switch():
     if not form.validate_on_submit():
         abort(400)
     if current_user.is_authenticated:
-        current_user.language = form.language.data
-        db.session.commit()
+        people.set_language(current_user._get_current_object(), form.language.data, source=request_source())
     response = redirect(safe_next(form.next.data) or url_for("home.index"), code=303)
     response.set_cookie(LANGUAGE_COOKIE, form.language.data, max_age=timedelta(days=365), httponly=True,
                         samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])

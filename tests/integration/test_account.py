@@ -2,7 +2,7 @@
 import pytest
 
 from portal.extensions import db
-from portal.models import OutboxMail
+from portal.models import AuditEvent, OutboxMail
 from tests.conftest import PASSWORD, Auth, IsolatedClient, csrf_token_from, make_app
 from tests.smtp_server import link_in, text_of
 
@@ -52,6 +52,52 @@ def test_the_profile_saves_name_language_and_notifications(client, auth, world):
     assert 'lang="ru"' in client.get("/account/").get_data(as_text=True)
     bad = _post(client, "/account/profile", name="", language="xx", email_notifications="y")
     assert bad.status_code == 422
+
+
+def _profile_events():
+    db.session.expire_all()
+    return db.session.execute(db.select(AuditEvent).where(AuditEvent.action.like("account.%"))
+                              .order_by(AuditEvent.id)).scalars().all()
+
+
+def test_profile_changes_and_a_new_password_are_audited_with_what_changed(client, auth, world):
+    manager = world.a.manager
+    name, language = manager.display_name, manager.language
+    auth.login(manager)
+    assert _post(client, "/account/profile", name="Mikhail O.", language="en").status_code == 303
+    assert _post(client, "/account/profile", name="Mikhail O.", language="en").status_code == 303  # no change
+    _post(client, "/language", page="/", language="ru", next="/")
+    _post(client, "/language", page="/", language="ru", next="/")  # the same language again: no change
+    _post(client, "/account/password", current_password=PASSWORD, new_password=NEW, confirm=NEW)
+    events = _profile_events()
+    assert [(e.action, e.actor_id, e.owner_id) for e in events] == [
+        ("account.profile", manager.id, world.a.owner.id), ("account.profile", manager.id, world.a.owner.id),
+        ("account.password_change", manager.id, world.a.owner.id)]
+    assert events[0].detail == {"changes": {"name": [name, "Mikhail O."], "language": [language, "en"],
+                                            "notifications": [True, False]}}
+    assert events[1].detail == {"changes": {"language": ["en", "ru"]}}
+    assert events[0].ip == "127.0.0.1"
+
+
+@pytest.mark.parametrize("language, words", [
+    ("en", ["Changed their profile", "name: Ivan → Ivan K.", "notification mail: on → off",
+            "language: Русский → English"]),
+    ("ru", ["Изменил(а) свой профиль", "имя: Ivan → Ivan K.", "письма-уведомления: вкл. → выкл.",
+            "язык: Русский → English"]),
+])
+def test_the_audit_log_words_a_profile_change_in_the_readers_language(client, auth, world, language, words):
+    emp = world.a.emp1
+    emp.display_name, emp.language = "Ivan", "ru"
+    world.a.owner.language = language
+    db.session.commit()
+    auth.login(emp)
+    _post(client, "/account/profile", name="Ivan K.", language="en")
+    auth.logout()
+    auth.login(world.a.owner)
+    page = client.get("/audit/?action=account.profile").get_data(as_text=True)
+    for word in words:
+        assert word in page
+    assert client.get("/audit/?action=account.profile").status_code == 200
 
 
 def test_the_language_switch_uses_a_cookie_before_sign_in_and_the_account_after(client, auth, world):

@@ -13,6 +13,8 @@ from portal.api.v1.openapi import DOCUMENT
 from portal.extensions import db
 from portal.models import ApiToken, AuditEvent, Shift, ShiftCancellation, User
 from portal.cancellations import decide
+from tests.conftest import PASSWORD, Auth, csrf_token_from
+from tests.smtp_server import link_in
 
 REGISTRY = Registry().with_resource("urn:api", Resource.from_contents(DOCUMENT, default_specification=DRAFT202012))
 
@@ -229,3 +231,75 @@ def test_no_json_body_gets_a_server_error(client, auth, world, body, ext_id, kin
     response = client.put(f"/api/v1/{kind}/{ext_id}", json=body, headers=bearer(world.token))
     assert response.status_code < 500, response.get_data(as_text=True)[:300]
     conforms(response, f"/{kind}/{{external_id}}", "put")
+
+
+@pytest.mark.parametrize("email", ["ivan@localhost", "ivan@@cafe.example", "ivan@cafe..example", "iv an@cafe.example"])
+def test_an_email_the_staff_page_refuses_is_refused_with_a_422_for_email(client, auth, world, email):
+    token = issue(client, auth, world.a.owner)
+    response = client.put("/api/v1/employees/E1", json={**EMPLOYEE, "email": email}, headers=bearer(token))
+    assert response.status_code == 422 and set(response.get_json()["error"]["fields"]) == {"email"}
+    conforms(response, "/employees/{external_id}", "put")
+    assert db.session.execute(db.select(User).where(User.external_id == "E1")).first() is None
+
+
+def test_an_email_is_stored_as_the_staff_page_stores_it(client, auth, world):
+    token = issue(client, auth, world.a.owner)
+    created = client.put("/api/v1/employees/E1", json={**EMPLOYEE, "email": " Ivan@CAFE.Example "},
+                         headers=bearer(token))
+    assert created.status_code == 201 and created.get_json()["email"] == "ivan@cafe.example"
+    # a shift names the person by the address however it is written
+    shift = client.put("/api/v1/shifts/S1", json=shift_body(employee="IVAN@cafe.example"), headers=bearer(token))
+    assert shift.status_code == 201 and shift.get_json()["employee"]["external_id"] == "E1"
+    # one address, one account: the staff page refuses the same person again
+    auth.login(world.a.owner)
+    refused = client.post("/staff/invite", data={"csrf_token": auth.csrf_token("/staff/"), "name": "Ivan",
+                                                 "email": "ivan@Cafe.example", "role": "employee", "language": "ru"})
+    assert "already has an account" in refused.get_data(as_text=True)
+
+
+def test_a_person_the_api_creates_is_invited_and_signs_in_only_after_the_invitation(mail_client, smtp_server, world):
+    auth = Auth(mail_client)
+    token = issue(mail_client, auth, world.a.owner)
+    assert mail_client.put("/api/v1/employees/E1", json=EMPLOYEE, headers=bearer(token)).status_code == 201
+    ivan = db.session.execute(db.select(User).where(User.external_id == "E1")).scalar_one()
+    assert (ivan.password_hash, ivan.status) == (None, "invited")
+    auth.login(ivan.email, "")
+    auth.login(ivan.email, PASSWORD)
+    assert mail_client.get("/account/").status_code == 302  # no password signs them in
+
+    auth.login(world.a.manager)  # a manager may invite employees
+    page = mail_client.get("/staff/").get_data(as_text=True)
+    assert f'id="person-{ivan.id}" data-status="invited"' in page and f"/staff/{ivan.id}/resend" in page
+    sent = mail_client.post(f"/staff/{ivan.id}/resend", data={"csrf_token": auth.csrf_token("/staff/")})
+    assert sent.status_code == 303
+    auth.logout()
+    link = link_in(smtp_server.inbox.wait_for(ivan.email)[0]).replace("http://portal.test", "")
+    form = mail_client.get(link)
+    assert form.status_code == 200
+    chosen = mail_client.post(link, data={"csrf_token": csrf_token_from(form.get_data(as_text=True)),
+                                          "new_password": "a long new secret", "confirm": "a long new secret"})
+    assert chosen.status_code in (302, 303) and mail_client.get("/account/").status_code == 200
+    db.session.refresh(ivan)
+    assert ivan.status == "active"
+
+
+def _feed(client, token, since):
+    response = client.get(f"/api/v1/cancellations?updated_since={since}", headers=bearer(token))
+    assert response.status_code == 200
+    conforms(response, "/cancellations", "get")
+    return response.get_json()["cancellations"]
+
+
+def test_removing_a_proof_brings_the_request_back_in_the_feed(client, auth, proofs):
+    world = proofs
+    token = issue(client, auth, world.a.owner)
+    [before] = _feed(client, token, "2000-01-01T00:00:00Z")
+    assert [p["id"] for p in before["proofs"]] == [world.a.proof.id]
+    auth.login(world.a.emp1)
+    removed = client.post(f"/cancellations/{world.a.cancellation.id}/proofs/{world.a.proof.id}/delete",
+                          data={"csrf_token": auth.csrf_token("/cancellations/")})
+    assert removed.status_code in (200, 303)
+    assert world.a.proof.id not in [p["id"] for p in _feed(client, token, "2000-01-01T00:00:00Z")[0]["proofs"]]
+    auth.logout()
+    [after] = _feed(client, token, before["updated_at"])
+    assert after["id"] == before["id"] and after["updated_at"] > before["updated_at"] and after["proofs"] == []

@@ -85,6 +85,33 @@ def test_a_refused_recipient_is_given_up_at_once_and_retries_stop_at_the_maximum
     assert "given up after every retry" in mail_client.get("/storage/").get_data(as_text=True)
 
 
+def _unsent_invitation(client, email):
+    """POST an invitation and get the response unread and open: the server has not taken the body yet."""
+    token = csrf_token_from(client.get("/staff/").get_data(as_text=True))
+    return client.post("/staff/invite", data={"csrf_token": token, "name": "Lena", "email": email,
+                                              "role": "employee", "language": "en"}, buffered=False)
+
+
+def test_mail_goes_out_once_the_server_has_the_body_though_it_never_closes_it(mail_app, mail_client, smtp_server,
+                                                                             world):
+    # Werkzeug's development server skips close() when the browser resets the connection after the response
+    Auth(mail_client).login(world.a.owner)
+    response = _unsent_invitation(mail_client, "lena@example.com")
+    assert response.status_code == 303 and smtp_server.inbox.to("lena@example.com") == []  # not before the body
+    response.get_data()  # the server writes the whole body, and does not call close()
+    assert smtp_server.inbox.wait_for("lena@example.com", timeout=10)[0]["Subject"] == "You are invited to Alpha"
+    response.close()
+    assert [(r.status, r.attempts) for r in _outbox()] == [("sent", 1)]
+
+
+def test_mail_goes_out_at_close_when_the_body_was_not_read(mail_app, mail_client, smtp_server, world):
+    Auth(mail_client).login(world.a.owner)
+    response = _unsent_invitation(mail_client, "lena@example.com")
+    response.close()  # a client gone before the body: the server closes it unread
+    smtp_server.inbox.wait_for("lena@example.com", timeout=10)
+    assert [(r.status, r.attempts) for r in _outbox()] == [("sent", 1)]
+
+
 def test_backoff_doubles_from_a_minute_up_to_six_hours():
     assert [sender.backoff(n) for n in (1, 2, 3, 6)] == [timedelta(minutes=m) for m in (1, 2, 4, 32)]
     assert sender.backoff(30) == timedelta(hours=6)

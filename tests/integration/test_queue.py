@@ -11,7 +11,7 @@ import pytest
 import redis
 
 from portal.extensions import db
-from portal.models import AuditEvent, MediaObject, ShiftCancellation
+from portal.models import AuditEvent, MediaObject, OutboxMail, ShiftCancellation
 from tests.conftest import Auth, IsolatedClient, empty_database, empty_redis, make_app
 from tests.media_fixtures import jpeg_bytes, pdf_bytes
 
@@ -27,9 +27,19 @@ def queue_redis_url():
 @pytest.fixture
 def queued(database_url, tmp_path, queue_redis_url):
     """The app with REDIS_URL set (jobs go to RQ), a signed-in employee and a shift of theirs."""
+    yield from _case(database_url, tmp_path, queue_redis_url)
+
+
+@pytest.fixture
+def queued_mail(database_url, tmp_path, queue_redis_url, smtp_server):
+    """The queued case, mailing to the test's SMTP server."""
+    yield from _case(database_url, tmp_path, queue_redis_url, MAIL_SERVER=smtp_server.host, MAIL_PORT=smtp_server.port)
+
+
+def _case(database_url, tmp_path, queue_redis_url, **mail):
     from tests.conftest import Factory
 
-    settings = dict(REDIS_URL=queue_redis_url, QUEUE_RETRY_DELAYS=[0, 0])
+    settings = dict(REDIS_URL=queue_redis_url, QUEUE_RETRY_DELAYS=[0, 0], **mail)
     app = make_app(database_url, tmp_path, **settings)
     app.test_client_class = IsolatedClient
     with app.app_context():
@@ -88,6 +98,16 @@ def test_the_request_only_receives_and_a_worker_makes_the_proofs_ready(queued):
     assert cancellation.submitted_at is not None
     card = queued.client.get(f"/cancellations/{cancellation.id}/card").get_data(as_text=True)
     assert "Checking the file" not in card and "every 2s" not in card and "/thumbnail" in card
+
+
+def test_the_worker_mails_the_reviewers_when_its_job_makes_the_request_visible(queued_mail, smtp_server):
+    assert _send(queued_mail, [(io.BytesIO(jpeg_bytes()), "photo.jpg")]).status_code == 302
+    assert db.session.execute(db.select(OutboxMail)).scalars().all() == []  # nobody is told before the proofs
+    _work(queued_mail)  # no request, no `flask mail send-pending`: the job sends what it committed
+    [note] = smtp_server.inbox.wait_for(queued_mail.owner.email, timeout=10)
+    assert note["Subject"].startswith("Новая заявка с подтверждениями")  # in the owner's language
+    db.session.expire_all()
+    assert [r.status for r in db.session.execute(db.select(OutboxMail)).scalars()] == ["sent"]
 
 
 def test_redis_down_answers_503_and_stores_nothing(queued):

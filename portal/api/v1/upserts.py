@@ -1,11 +1,11 @@
 """PUT and GET of employees and shifts by the main shift app's external ids, inside the token's business."""
-import secrets
 from datetime import timedelta
 
 from flask import g, jsonify
 from sqlalchemy.exc import IntegrityError
 
 from ... import audit
+from ...accounts.people import InvalidEmailError, normalise_email
 from ...extensions import db
 from ...models import Shift, User
 from ...web.request_data import request_source
@@ -66,9 +66,11 @@ def get_employee(external_id_):
 def put_employee(external_id_):
     """Create or update an employee or manager; an existing account with the email and no external id is adopted."""
     ext_id, data = external_id_, json_body("EmployeeInput")
-    owner_id, email = g.api_token.owner_id, data["email"].strip().lower()
-    if email.count("@") != 1 or "." not in email.rpartition("@")[2] or any(c.isspace() for c in email):
-        raise invalid({"email": "An email address, like name@example.com."})
+    owner_id = g.api_token.owner_id
+    try:  # the staff page's and `flask business create`'s check and normal form, so one address is one account
+        email = normalise_email(data["email"])
+    except InvalidEmailError:
+        raise invalid({"email": "An email address, like name@example.com."}) from None
     user = _employee(owner_id, ext_id)
     holder = db.session.execute(db.select(User).where(User.email == email)).scalar_one_or_none()
     if user is None and holder is not None and holder.owner_id == owner_id and holder.role != "owner" \
@@ -78,7 +80,8 @@ def put_employee(external_id_):
         raise invalid({"email": "This email belongs to another account."})
     created = user is None
     if created:
-        user = User(owner_id=owner_id, external_id=ext_id, password_hash=_unusable_password())
+        # no password yet (NULL), as on the staff page: "invited" there, where an invitation link can be sent
+        user = User(owner_id=owner_id, external_id=ext_id, password_hash=None)
         db.session.add(user)
     user.external_id, user.display_name, user.email = ext_id, data["name"].strip(), email
     user.role = data.get("role", user.role if not created else "employee")
@@ -95,13 +98,6 @@ def put_employee(external_id_):
     return jsonify(body), 201 if created else 200
 
 
-def _unusable_password():
-    """A hash of a secret nobody knows: the person sets a password through an invitation or a reset link."""
-    from werkzeug.security import generate_password_hash
-
-    return generate_password_hash(secrets.token_urlsafe(32))
-
-
 @bp.route("/shifts/<external_id:external_id_>", methods=["GET"])
 def get_shift(external_id_):
     """One shift of the business by external id."""
@@ -113,13 +109,18 @@ def get_shift(external_id_):
 
 def _shift_employee(owner_id, reference):
     """The active employee or manager the reference (external id or email) names in the business."""
-    column = User.email if "@" in reference else User.external_id
-    value = reference.strip().lower() if "@" in reference else reference
+    unknown = invalid({"employee": "No active employee with this external id or email in your business."})
+    column, value = User.external_id, reference
+    if "@" in reference:
+        try:
+            column, value = User.email, normalise_email(reference)
+        except InvalidEmailError:
+            raise unknown from None
     person = db.session.execute(db.select(User).where(
         User.owner_id == owner_id, column == value, User.role != "owner", User.active.is_(True))
     ).scalar_one_or_none()
     if person is None:
-        raise invalid({"employee": "No active employee with this external id or email in your business."})
+        raise unknown
     return person
 
 

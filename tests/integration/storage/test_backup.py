@@ -150,3 +150,24 @@ def test_restoring_the_thumbnail_last_shows_the_proof_again(media_app, stored):
     run(media_app, "restore", "--key", media.thumbnail_key)
     db.session.expire_all()
     assert db.session.get(MediaObject, media.id).deleted_at is None
+
+
+def test_a_restored_proof_brings_its_request_back_in_the_api_feed(media_app, stored):
+    from portal import api_tokens
+
+    media = stored["media"][2]
+    owner = stored["employee"].business
+    _row, token = api_tokens.issue(owner.id, "Shift app", actor=owner)
+    client, headers = media_app.test_client(), {"Authorization": f"Bearer {token}"}
+
+    def feed(since):
+        response = client.get(f"/api/v1/cancellations?updated_since={since}", headers=headers)
+        assert response.status_code == 200
+        return {c["id"]: c for c in response.get_json()["cancellations"]}
+
+    remove_proof(media, actor=stored["employee"])
+    before = feed("2000-01-01T00:00:00Z")[media.subject_id]
+    assert before["proofs"] == []
+    run(media_app, "restore", "--media", str(media.id))
+    after = feed(before["updated_at"])[media.subject_id]
+    assert after["updated_at"] > before["updated_at"] and [p["id"] for p in after["proofs"]] == [media.id]
