@@ -148,6 +148,9 @@ class LocalMediaStorage:
         # As bytes: compare_digest refuses str with non-ASCII characters, which a link's query may carry.
         return hmac.compare_digest(expected.encode(), (signature or "").encode()) and fresh
 
+    def warm_up(self):
+        """Nothing to build: files are opened when used."""
+
     def setup(self, settings):
         """Create the folder; say which bucket features a folder cannot have."""
         existed = self.root.exists()

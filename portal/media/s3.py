@@ -201,6 +201,10 @@ class S3MediaStorage:
         return StoredObject(key=key, size=answer.get("CopyObjectResult", {}).get("Size", 0) or 0,
                             version_id=answer.get("VersionId"))
 
+    def warm_up(self):
+        """Build the boto3 client (it loads botocore's service model: a few hundred ms); connections open later."""
+        self._client()
+
     def setup(self, settings):
         """Create the bucket if missing, then versioning, public access block, encryption, lifecycle."""
         from .s3_setup import setup_bucket

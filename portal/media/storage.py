@@ -72,6 +72,10 @@ class MediaStorage(Protocol):
     def setup(self, settings: dict) -> list[tuple[str, str]]:
         """Create and configure the bucket (idempotent); return (step, outcome) lines for a person to read."""
 
+    def warm_up(self) -> None:
+        """Build what every call needs, without any I/O, so a worker's first job or request does not pay for it
+        (safe before a fork: no connection is opened)."""
+
 
 def build_storage(settings):
     """The provider named by MEDIA_STORAGE_PROVIDER, configured from settings."""
