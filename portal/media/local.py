@@ -55,8 +55,9 @@ class LocalMediaStorage:
             Path(tmp).unlink(missing_ok=True)
             raise
 
-    def put(self, key, stream, *, content_type, metadata):
-        """Store the stream's bytes and their metadata under key."""
+    def put(self, key, stream, *, content_type, metadata, cache_seconds=None):
+        """Store the stream's bytes and their metadata under key (cache_seconds is not kept: this provider's
+        links carry their own cache lifetime, presigned_url's cache_seconds)."""
         path = self._path(key)
         try:
             self._write_atomically(path, iter(lambda: stream.read(1024 * 1024), b""))

@@ -102,12 +102,13 @@ class S3MediaStorage:
         return StorageError(f"The store at {where} failed during {operation}: {type(exc).__name__}; try again later.",
                             operation=operation, key=key)
 
-    def put(self, key, stream, *, content_type, metadata):
-        """Store the stream's bytes under key."""
+    def put(self, key, stream, *, content_type, metadata, cache_seconds=None):
+        """Store the stream's bytes under key (with a Cache-Control header for its reads, when asked)."""
         size = _remaining(stream)
+        extra = {"CacheControl": f"private, max-age={int(cache_seconds)}"} if cache_seconds else {}
         try:
             answer = self._client().put_object(
-                Bucket=self.bucket, Key=key, Body=stream, ContentType=content_type, Metadata=metadata)
+                Bucket=self.bucket, Key=key, Body=stream, ContentType=content_type, Metadata=metadata, **extra)
         except (BotoCoreError, ClientError) as exc:
             raise self._fail(exc, "put", key) from exc
         return StoredObject(key=key, size=size, content_type=content_type, version_id=answer.get("VersionId"),
