@@ -152,8 +152,16 @@ def subjects(app, count):
     return [(cancellation_id, *signed_in(app, token)) for cancellation_id, token in people]
 
 
+def _jobs_left(app):
+    """Jobs queued, running or waiting for a retry: a job deletes its incoming object after its final commit."""
+    from rq.registry import ScheduledJobRegistry, StartedJobRegistry
+
+    queue = app.extensions["queue"]
+    return queue.count + len(StartedJobRegistry(queue=queue)) + len(ScheduledJobRegistry(queue=queue))
+
+
 def wait_until_processed(app, cancellation_ids, seconds=600):
-    """The rows of these requests once none is processing (or the deadline passed)."""
+    """The rows of these requests once none is processing and no job is left (or the deadline passed)."""
     from portal.extensions import db
     from portal.models import MediaObject
 
@@ -164,7 +172,8 @@ def wait_until_processed(app, cancellation_ids, seconds=600):
                                                 MediaObject.thumbnail_key)
                                       .where(MediaObject.subject_id.in_(cancellation_ids))).all()
             db.session.rollback()
-            if all(row.status != "processing" for row in rows) or time.monotonic() > deadline:
+            done = all(row.status != "processing" for row in rows) and not _jobs_left(app)
+            if done or time.monotonic() > deadline:
                 return rows
             time.sleep(0.2)
 
