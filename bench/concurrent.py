@@ -221,9 +221,11 @@ def one_round(app, port, client, bucket, data, count):
     problems = check(answers, rows, _keys(client, bucket), count)
     problems += [f"raw put failed: {status}" for status, _ in raw if status != 200]
     empty_bucket(client, bucket)
-    request_p95 = _p95([s for _, s in answers if s is not None] or [float("nan")])
+    request_times = [s for _, s in answers if s is not None] or [float("nan")]
+    request_p95 = _p95(request_times)
     raw_p95 = _p95([s for _, s in raw if s is not None] or [float("nan")])
     return {"raw_p95_s": raw_p95, "request_p95_s": request_p95, "ratio": request_p95 / raw_p95,
+            "request_median_s": statistics.median(request_times), "load_average_1m": os.getloadavg()[0],
             "all_processed_s": processed_s, "problems": problems}
 
 
@@ -261,7 +263,7 @@ def run(smoke=False):
     report = {"server": server, "repeat": repeat, "concurrent": CONCURRENT, "workers": workers,
               "gunicorn": {"workers": int(os.environ.get("GUNICORN_WORKERS", "3")),
                            "threads": int(os.environ.get("GUNICORN_THREADS", "4"))},
-              "bytes": len(data), "rounds": rounds,
+              "bytes": len(data), "cpus": os.cpu_count(), "rounds": rounds,
               "ratio": _summary([r["ratio"] for r in rounds]),
               "request_p95_s": _summary([r["request_p95_s"] for r in rounds]),
               "raw_p95_s": _summary([r["raw_p95_s"] for r in rounds]),
@@ -283,5 +285,6 @@ def _print(report):
     print(f"p95 upload {request['median'] * 1000:.0f} ms [{request['min'] * 1000:.0f}-{request['max'] * 1000:.0f}]; "
           f"p95 raw put {raw['median'] * 1000:.0f} ms [{raw['min'] * 1000:.0f}-{raw['max'] * 1000:.0f}]; "
           f"ratio {ratio['median']:.2f} [{ratio['min']:.2f}-{ratio['max']:.2f}]; all processed after "
-          f"{report['all_processed_s']['median']:.1f} s")
+          f"{report['all_processed_s']['median']:.1f} s; 1-minute load average "
+          f"{statistics.median(r['load_average_1m'] for r in report['rounds']):.1f} on {report['cpus']} CPUs")
     sys.stdout.flush()
