@@ -57,7 +57,7 @@ screenshots: install-dev translations  ## save the README's screenshots under do
 
 # `make bench` runs the upload benchmark, `make bench pages` the page benchmark (PostgreSQL: see docs/performance.md);
 # BENCH_ARGS=--smoke runs one quick repetition, as CI does.
-BENCHMARKS := upload pages export
+BENCHMARKS := upload concurrent pages export
 bench: install-dev  ## the upload benchmark; `make bench pages` for the pages at 1k-1M rows (docs/performance.md)
 	$(PY) -m bench $(or $(filter $(BENCHMARKS),$(MAKECMDGOALS)),upload) $(BENCH_ARGS)
 

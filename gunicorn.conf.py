@@ -23,6 +23,15 @@ def on_starting(server):
             os.remove(os.path.join(folder, name))
 
 
+def post_worker_init(worker):
+    """Build the store's client in each worker before its first request, which would otherwise pay for it."""
+    app = worker.wsgi
+    with app.app_context():
+        from portal.media import storage
+
+        storage().warm_up()
+
+
 def child_exit(server, worker):
     """Tell prometheus-client a worker is gone, so its live gauges are dropped."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

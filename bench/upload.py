@@ -124,6 +124,8 @@ def subject():
 
 def request_path(cancellation, employee, data, name):
     """What the web request does: check the upload, put it under incoming/, commit its row, queue its job."""
+    import sqlalchemy as sa
+
     from portal import cancellations
     from portal.media import orchestrator
     from portal.media.orchestrator import Upload
@@ -135,7 +137,7 @@ def request_path(cancellation, employee, data, name):
     spooled.seek(0)
     checked = orchestrator().check(Upload(spooled, name))
     [row] = cancellations.add_proofs(cancellation, [checked], actor=employee)
-    return row.id
+    return sa.inspect(row).identity[0]  # row.id would load the committed row again: not the request's work
 
 
 def _summary(samples):

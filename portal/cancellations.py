@@ -97,7 +97,8 @@ def _commit_upload(cancellation, files, actor, before_commit=None):
 def _start_processing(rows, source, new_request=None):
     """Queue one job per row; if Redis fails meanwhile, undo the whole upload (and a new request) and raise."""
     origin = {"ip": source.ip, "user_agent": source.user_agent} if source else None
-    ids = [row.id for row in rows]
+    # from the identity map: reading row.id after the commit would load each expired row again (one query each)
+    ids = [sa.inspect(row).identity[0] for row in rows]
     try:
         for media_id in ids:
             jobs.enqueue(PROCESS_JOB, media_id, origin, description=f"process media {media_id}")

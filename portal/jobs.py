@@ -111,6 +111,9 @@ def worker_command(burst):
     import pikepdf  # noqa: F401  (loaded once here, not in every forked work-horse)
     import pypdfium2  # noqa: F401
 
+    from .media import images, storage  # noqa: F401  (Pillow's plugins too)
+
+    storage().warm_up()  # each work-horse inherits the built client instead of loading botocore's model again
     db.engine.dispose()  # every work-horse opens its own database connections
     worker = Worker([rq_queue], connection=rq_queue.connection)
     worker.work(burst=burst, with_scheduler=True, logging_level="INFO")

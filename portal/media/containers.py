@@ -1,4 +1,5 @@
-"""Canonical image containers: exactly one image, no metadata but the colour profile, nothing after its end.
+"""Canonical image containers: exactly one image, no metadata but the colour profile and an orientation-only
+EXIF tag, nothing after its end.
 
 These functions only copy the container's own units (JPEG segments, PNG chunks, WebP RIFF chunks) that a
 decoder needs, in order, and stop at the image's end marker. They never decode or re-encode pixels, and
@@ -130,6 +131,17 @@ def orientation_exif(orientation):
     return block if block.startswith(b"Exif\x00\x00") else b"Exif\x00\x00" + block
 
 
+def exif_orientation(block):
+    """The orientation an EXIF block (with or without its Exif\\0\\0 prefix) gives, 1 when none or unreadable."""
+    exif = Image.Exif()
+    try:
+        exif.load(block if block.startswith(b"Exif\x00\x00") else b"Exif\x00\x00" + block)
+        value = exif.get(ORIENTATION, 1)
+    except Exception:  # a broken EXIF block must not stop an otherwise good picture
+        return 1
+    return value if value in range(1, 9) else 1
+
+
 def _with_orientation(head, orientation):
     if orientation == 1:
         return head
@@ -147,11 +159,19 @@ PNG_KEEP = {b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"gAMA", b"cHRM", b"sRG
             b"cICP", b"mDCV", b"cLLI", b"bKGD"}
 
 
+def _png_chunk(kind, payload):
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+
 def canonical_png(data):
-    """The PNG's rendering chunks up to IEND, CRCs checked; nothing after IEND."""
+    """The PNG's rendering chunks up to IEND, CRCs checked, nothing after IEND; the orientation of its eXIf
+    chunk, if any, kept alone in a new eXIf right after IHDR (PNG 3 wants it before the image data).
+
+    The orientation is read here rather than through Pillow, which decodes every pixel of a PNG to look for
+    an eXIf chunk after the image data."""
     if not data.startswith(PNG_SIGNATURE):
         raise ContainerError("not a PNG")
-    out, pos, first = [PNG_SIGNATURE], len(PNG_SIGNATURE), True
+    out, pos, first, orientation = [PNG_SIGNATURE], len(PNG_SIGNATURE), True, 1
     while True:
         if pos + 12 > len(data):
             raise ContainerError("truncated chunk")
@@ -167,19 +187,32 @@ def canonical_png(data):
         first = False
         if kind in PNG_KEEP:
             out.append(data[pos:end])
+        elif kind == b"eXIf" and orientation == 1:  # the first one counts, as in Pillow
+            orientation = exif_orientation(data[pos + 8:end - 4])
         pos = end
         if kind == b"IEND":
+            if orientation != 1:
+                out.insert(2, _png_chunk(b"eXIf", orientation_exif(orientation)[6:]))
             return b"".join(out)
 
 
 # --- WebP -------------------------------------------------------------------------------------------------
 
 WEBP_KEEP = {b"VP8 ", b"VP8L", b"VP8X", b"ALPH", b"ICCP"}
-VP8X_ICC, VP8X_ALPHA = 0x20, 0x10
+VP8X_ICC, VP8X_ALPHA, VP8X_EXIF = 0x20, 0x10, 0x08
 
 
-def canonical_webp(data):
-    """The WebP's image, alpha and ICC chunks inside a RIFF of the right length; no EXIF, XMP or frames."""
+def _vp8x(extended, has_icc, orientation):
+    """The VP8X payload with flags for what the file now holds (alpha, ICC, EXIF) and the same canvas."""
+    if len(extended) < 10:
+        raise ContainerError("VP8X too short")
+    flags = (extended[0] & VP8X_ALPHA) | (VP8X_ICC if has_icc else 0) | (VP8X_EXIF if orientation != 1 else 0)
+    return bytes([flags, 0, 0, 0]) + extended[4:10]
+
+
+def canonical_webp(data, orientation=1):
+    """The WebP's image, alpha and ICC chunks inside a RIFF of the right length; no XMP or frames, and EXIF only
+    as an orientation-only chunk after the image, flagged in VP8X."""
     if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
         raise ContainerError("not a WebP")
     end = 8 + struct.unpack("<I", data[4:8])[0]
@@ -194,15 +227,16 @@ def canonical_webp(data):
         if kind in (b"ANIM", b"ANMF"):
             raise AnimatedImageError("animated")
         if kind in WEBP_KEEP:
-            chunks.append([kind, data[pos + 8:stop]])
+            chunks.append((kind, data[pos + 8:stop]))
         pos = stop + (size & 1)
     if not any(kind in (b"VP8 ", b"VP8L") for kind, _ in chunks):
         raise ContainerError("no image data")
-    for chunk in chunks:
-        if chunk[0] == b"VP8X" and len(chunk[1]) >= 10:
-            has_icc = any(kind == b"ICCP" for kind, _ in chunks)
-            flags = (chunk[1][0] & VP8X_ALPHA) | (VP8X_ICC if has_icc else 0)
-            chunk[1] = bytes([flags]) + chunk[1][1:10]
+    extended = next((payload for kind, payload in chunks if kind == b"VP8X"), None)
+    if extended is not None:  # EXIF lives only in the extended layout, so a simple file has no orientation
+        has_icc = any(kind == b"ICCP" for kind, _ in chunks)
+        exif = [(b"EXIF", orientation_exif(orientation)[6:])] if orientation != 1 else []
+        chunks = [(b"VP8X", _vp8x(extended, has_icc, orientation)),
+                  *(chunk for chunk in chunks if chunk[0] != b"VP8X"), *exif]
     body = b"".join(kind + struct.pack("<I", len(payload)) + payload + (b"\x00" if len(payload) & 1 else b"")
                     for kind, payload in chunks)
     return b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WEBP" + body

@@ -1,7 +1,8 @@
 """Preparing files for storage: canonical images (one image, no metadata but ICC) and small WebP thumbnails.
 
-Pure functions on bytes. Orientation is kept as an orientation-only EXIF tag in JPEGs, so photos are never
-re-encoded; the thumbnail decode is the one full decode that proves an image whole.
+Pure functions on bytes. Orientation is kept as an orientation-only EXIF tag (a JPEG APP1 segment, a PNG eXIf
+chunk, a WebP EXIF chunk), so images are never re-encoded to rotate or strip them; the thumbnail decode is the
+one full decode that proves an image whole, and it turns the thumbnail upright.
 """
 import io
 import logging
@@ -18,10 +19,6 @@ THUMBNAIL_SIZE = (400, 400)
 THUMBNAIL_QUALITY = 78
 REENCODE_QUALITY = 90
 ORIENTATION_TAG = 0x0112
-# How Pillow turns each EXIF orientation upright (the same table ImageOps.exif_transpose uses).
-UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
-           5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
-           8: Image.Transpose.ROTATE_90}
 # A first page that draws more image pixels or instruction bytes than these gets a placeholder thumbnail:
 # PDFium decodes every pixel to scale it and parses every instruction before it draws (about 6 MB a second
 # here), and neither can be interrupted. Drawing itself is interrupted after THUMBNAIL_RENDER_SECONDS, so a
@@ -44,34 +41,18 @@ def _orientation(image):
         value = image.getexif().get(ORIENTATION_TAG, 1)
     except Exception:  # a broken EXIF block must not stop an otherwise good photo
         return 1
-    return value if value in UPRIGHT else 1
-
-
-def _reencode_upright(data, fmt, orientation):
-    """PNG or WebP carrying an EXIF orientation: turn the pixels (rare; PNG stays lossless)."""
-    with Image.open(io.BytesIO(data)) as image:
-        upright = image.transpose(UPRIGHT[orientation])
-        icc = image.info.get("icc_profile")
-        buffer = io.BytesIO()
-        options = {"icc_profile": icc} if icc else {}
-        if fmt == "PNG":
-            upright.save(buffer, "PNG", **options)
-        else:
-            upright.save(buffer, "WEBP", quality=REENCODE_QUALITY, **options)
-        return buffer.getvalue()
+    return value if value in range(1, 9) else 1
 
 
 def canonical_image(data, content_type):
-    """The bytes to store: the primary image only, metadata cut out (ICC kept), upright or tagged to be shown so."""
-    with Image.open(io.BytesIO(data)) as image:
+    """The bytes to store: the primary image only, metadata cut out (ICC kept), its orientation kept as a tag."""
+    if content_type == "image/png":
+        return containers.canonical_png(data)  # finds the orientation in the chunks it walks
+    with Image.open(io.BytesIO(data)) as image:  # reads the header and the EXIF block, no pixels
         orientation = _orientation(image)
     if content_type == "image/jpeg":
         return containers.canonical_jpeg(data, orientation)
-    if content_type == "image/png":
-        stored, fmt = containers.canonical_png(data), "PNG"
-    else:
-        stored, fmt = containers.canonical_webp(data), "WEBP"
-    return _reencode_upright(stored, fmt, orientation) if orientation != 1 else stored
+    return containers.canonical_webp(data, orientation)
 
 
 def _thumbnail_from(image):

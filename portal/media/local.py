@@ -55,8 +55,9 @@ class LocalMediaStorage:
             Path(tmp).unlink(missing_ok=True)
             raise
 
-    def put(self, key, stream, *, content_type, metadata):
-        """Store the stream's bytes and their metadata under key."""
+    def put(self, key, stream, *, content_type, metadata, cache_seconds=None):
+        """Store the stream's bytes and their metadata under key (cache_seconds is not kept: this provider's
+        links carry their own cache lifetime, presigned_url's cache_seconds)."""
         path = self._path(key)
         try:
             self._write_atomically(path, iter(lambda: stream.read(1024 * 1024), b""))
@@ -147,6 +148,9 @@ class LocalMediaStorage:
         fresh = (now if now is not None else time.time()) <= expires
         # As bytes: compare_digest refuses str with non-ASCII characters, which a link's query may carry.
         return hmac.compare_digest(expected.encode(), (signature or "").encode()) and fresh
+
+    def warm_up(self):
+        """Nothing to build: files are opened when used."""
 
     def setup(self, settings):
         """Create the folder; say which bucket features a folder cannot have."""

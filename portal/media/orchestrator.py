@@ -50,10 +50,18 @@ class Processed:
     thumbnail: bytes
 
 
+# How long a browser may keep a thumbnail read from the store, for stores that ignore a link's
+# response-cache-control (moto does; Ceph RGW and AWS S3 answer with the link's own lifetime instead). A copy is
+# found again only through the same presigned link, which is handed out for at most one window of the viewer's
+# link lifetime (media/links.py), so this bounds the browser's disk, not who sees what.
+THUMBNAIL_CACHE_SECONDS = 3600
+
+
 def put_thumbnail(storage, row, thumbnail):
     """Store a row's thumbnail beside its file, with the metadata backups compare by."""
     return storage.put(row.thumbnail_key, io.BytesIO(thumbnail), content_type="image/webp",
-                       metadata={"thumbnail-of": row.uuid, "sha256": hashlib.sha256(thumbnail).hexdigest()})
+                       metadata={"thumbnail-of": row.uuid, "sha256": hashlib.sha256(thumbnail).hexdigest()},
+                       cache_seconds=THUMBNAIL_CACHE_SECONDS)
 
 
 class MediaOrchestrator:

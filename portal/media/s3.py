@@ -102,12 +102,13 @@ class S3MediaStorage:
         return StorageError(f"The store at {where} failed during {operation}: {type(exc).__name__}; try again later.",
                             operation=operation, key=key)
 
-    def put(self, key, stream, *, content_type, metadata):
-        """Store the stream's bytes under key."""
+    def put(self, key, stream, *, content_type, metadata, cache_seconds=None):
+        """Store the stream's bytes under key (with a Cache-Control header for its reads, when asked)."""
         size = _remaining(stream)
+        extra = {"CacheControl": f"private, max-age={int(cache_seconds)}"} if cache_seconds else {}
         try:
             answer = self._client().put_object(
-                Bucket=self.bucket, Key=key, Body=stream, ContentType=content_type, Metadata=metadata)
+                Bucket=self.bucket, Key=key, Body=stream, ContentType=content_type, Metadata=metadata, **extra)
         except (BotoCoreError, ClientError) as exc:
             raise self._fail(exc, "put", key) from exc
         return StoredObject(key=key, size=size, content_type=content_type, version_id=answer.get("VersionId"),
@@ -200,6 +201,10 @@ class S3MediaStorage:
             return self.stat(key)  # Ceph RGW 16 does not name the copy's version: ask for the current one
         return StoredObject(key=key, size=answer.get("CopyObjectResult", {}).get("Size", 0) or 0,
                             version_id=answer.get("VersionId"))
+
+    def warm_up(self):
+        """Build the boto3 client (it loads botocore's service model: a few hundred ms); connections open later."""
+        self._client()
 
     def setup(self, settings):
         """Create the bucket if missing, then versioning, public access block, encryption, lifecycle."""

@@ -39,8 +39,10 @@ class StoredObject:
 class MediaStorage(Protocol):
     """A handful of verbs; every provider answers them the same way."""
 
-    def put(self, key: str, stream: BinaryIO, *, content_type: str, metadata: dict[str, str]) -> StoredObject:
-        """Store the stream's bytes under key, replacing (or versioning) what was there."""
+    def put(self, key: str, stream: BinaryIO, *, content_type: str, metadata: dict[str, str],
+            cache_seconds: int | None = None) -> StoredObject:
+        """Store the stream's bytes under key, replacing (or versioning) what was there; with cache_seconds,
+        the store answers every read of it as privately cacheable that long (unless a link asks otherwise)."""
 
     def open(self, key: str, *, version_id: str | None = None) -> BinaryIO:
         """A readable binary stream of the object; ObjectNotFoundError if it is missing."""
@@ -71,6 +73,10 @@ class MediaStorage(Protocol):
 
     def setup(self, settings: dict) -> list[tuple[str, str]]:
         """Create and configure the bucket (idempotent); return (step, outcome) lines for a person to read."""
+
+    def warm_up(self) -> None:
+        """Build what every call needs, without any I/O, so a worker's first job or request does not pay for it
+        (safe before a fork: no connection is opened)."""
 
 
 def build_storage(settings):

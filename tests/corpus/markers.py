@@ -3,7 +3,7 @@
 assert_canonical reads the bytes themselves (segment by segment, chunk by chunk), never only Pillow's view:
 - JPEG: segments up to the primary image's EOI; nothing after it; no COM, APP13, XMP, MPF or other APPn
   (APP0 JFIF, APP2 ICC_PROFILE and APP14 Adobe are format framing and colour, and stay); no second SOI.
-- PNG: chunks up to IEND with valid CRCs; nothing after IEND; no tEXt, iTXt, zTXt, eXIf or tIME.
+- PNG: chunks up to IEND with valid CRCs; nothing after IEND; no tEXt, iTXt, zTXt or tIME; eXIf only as below.
 - WebP: the RIFF length covers the file exactly; no XMP or ANMF chunk.
 - Every format: EXIF is allowed only as Orientation alone (tag 0x0112 in IFD0, no other IFD, no thumbnail,
   at most 64 bytes: room for nothing else), and none of the planted strings, XMP or MPF signatures appear.
@@ -25,7 +25,7 @@ SIGNATURES = (b"<x:xmpmeta", b"http://ns.adobe.com/xap", b"MPF\0", b"hdrgm", b"P
 ORIENTATION = 0x0112
 MAX_EXIF_BYTES = 64
 KEPT_APP = {0xE0: (b"JFIF\0", b"JFXX\0"), 0xE2: (b"ICC_PROFILE\0",), 0xEE: (b"Adobe",)}
-PNG_METADATA = {b"tEXt", b"iTXt", b"zTXt", b"eXIf", b"tIME"}
+PNG_METADATA = {b"tEXt", b"iTXt", b"zTXt", b"tIME"}
 
 
 def assert_orientation_only(block):
@@ -88,6 +88,9 @@ def _check_png(data):
         body = data[pos + 8:pos + 8 + length]
         assert struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])[0] == zlib.crc32(kind + body), kind
         assert kind not in PNG_METADATA, f"PNG metadata chunk {kind!r}"
+        if kind == b"eXIf":
+            assert_orientation_only(body)
+            blocks += 1
         pos += 12 + length
         if kind == b"IEND":
             assert pos == len(data), f"{len(data) - pos} bytes after IEND"
