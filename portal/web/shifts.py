@@ -1,16 +1,18 @@
 """Shift pages: the week of shift cards for owners and managers, and one shift in detail."""
 from datetime import date, timedelta
 
-from flask import Blueprint, render_template, request
+import sqlalchemy as sa
+from flask import Blueprint, abort, make_response, render_template, request
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import load_only, selectinload
 
 from .. import schedule
 from ..auth.guards import roles_required, tenant_get_or_404
 from ..extensions import db
 from ..days import week_bounds
-from ..inputs import date_in_range
-from ..models import MediaObject, Shift, ShiftCancellation
+from ..inputs import MAX_ID, date_in_range
+from ..models import MediaObject, Shift, ShiftCancellation, User
+from .htmx import is_htmx, render_block
 
 bp = Blueprint("shifts", __name__, url_prefix="/shifts")
 
@@ -28,30 +30,69 @@ def latest_request(shift):
     return next((c for c in shift.cancellations if c.status != "withdrawn" and c.submitted_at), None)
 
 
+def _opened_shift():
+    """The shift whose request card is opened (?open=<shift id>), of the viewer's business; None when none is."""
+    value = request.args.get("open")
+    if value is None:
+        return None
+    if not (value.isascii() and value.isdigit() and 1 <= int(value) <= MAX_ID):
+        abort(404)
+    return tenant_get_or_404(Shift, int(value))
+
+
+def _week_shifts(start, end):
+    """The week's shifts with what a light card shows: times, title, person, and the requests' summary columns."""
+    return db.session.execute(
+        db.select(Shift)
+        .where(Shift.owner_id == current_user.owner_id, Shift.starts_at >= start, Shift.starts_at < end)
+        .options(load_only(Shift.id, Shift.employee_id, Shift.starts_at, Shift.ends_at, Shift.title, Shift.status),
+                 selectinload(Shift.employee).load_only(User.id, User.display_name),
+                 selectinload(Shift.cancellations).load_only(
+                     ShiftCancellation.id, ShiftCancellation.shift_id, ShiftCancellation.status,
+                     ShiftCancellation.reason, ShiftCancellation.created_at, ShiftCancellation.submitted_at))
+        .order_by(Shift.starts_at)
+    ).scalars().all()
+
+
+def _proof_counts(requests):
+    """{request id: live proofs}, one grouped count for the whole week."""
+    if not requests:
+        return {}
+    return dict(db.session.execute(
+        db.select(MediaObject.subject_id, sa.func.count()).where(
+            MediaObject.context == "shift_cancellation", MediaObject.subject_id.in_([r.id for r in requests]),
+            MediaObject.live()).group_by(MediaObject.subject_id)).all())
+
+
 @bp.route("/")
 @roles_required("owner", "manager")
 def week():
-    """A week of shift cards by day, with cancellation reasons and proof thumbnails."""
+    """A week of light shift cards by day; a request's files and decision open on demand (?open=<shift id>: htmx
+    gets that card alone, a browser without JavaScript the week with it open)."""
+    opened = _opened_shift()
+    viewer = current_user._get_current_object()
+    if opened is not None and is_htmx():
+        response = make_response(render_block("shifts/week.html", "cancellation", request_=latest_request(opened),
+                                              viewer=viewer))
+    else:
+        response = make_response(_week_page(opened, viewer))
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+def _week_page(opened, viewer):
     start, end = week_bounds(current_user.business.timezone, _week_start_arg())
-    shifts = db.session.execute(
-        db.select(Shift)
-        .where(Shift.owner_id == current_user.owner_id, Shift.starts_at >= start, Shift.starts_at < end)
-        .options(selectinload(Shift.employee),
-                 # a card shows a proof's name and kind and links by id: the rest of its row stays in the database
-                 selectinload(Shift.cancellations).selectinload(ShiftCancellation.proofs)
-                 .load_only(MediaObject.id, MediaObject.original_filename, MediaObject.content_type,
-                            raiseload=True),
-                 selectinload(Shift.cancellations).selectinload(ShiftCancellation.decided_by))
-        .order_by(Shift.starts_at)
-    ).scalars().all()
+    opened_request = latest_request(opened) if opened is not None else None  # loaded whole, before the light rows
+    shifts = _week_shifts(start, end)
     days = [(start + timedelta(days=i)).date() for i in range(7)]
     by_day = {day: [] for day in days}
     for shift in shifts:
         by_day.setdefault(shift.starts_at.astimezone(start.tzinfo).date(), []).append(shift)
     staff = schedule.employees(current_user.owner_id) if any(s.status == "cancelled" for s in shifts) else []
-    return render_template("shifts/week.html", days=days, by_day=by_day, week_start=start, staff=staff,
+    files = _proof_counts([r for r in map(latest_request, shifts) if r])
+    return render_template("shifts/week.html", days=days, by_day=by_day, week_start=start, staff=staff, files=files,
                            prev_week=(start - timedelta(days=7)).date(), next_week=(start + timedelta(days=7)).date(),
-                           latest_request=latest_request, viewer=current_user._get_current_object())
+                           latest_request=latest_request, viewer=viewer, opened_request=opened_request)
 
 
 @bp.route("/<id:shift_id>")
