@@ -140,7 +140,7 @@ class Target:
     def __init__(self, app):
         from portal.extensions import db
 
-        self.app, self.queries = app, 0
+        self.app, self.queries, self.page_bytes = app, 0, {}
         self.clients = {who: _signed_in(app, who) for who in (OWNER, MANAGER)}
         self.clients[None] = app.test_client()
         with app.app_context():
@@ -167,7 +167,7 @@ class Target:
         else:
             response = self.clients[who].get(path, environ_base={"REMOTE_ADDR": "127.0.0.1"})
             assert response.status_code == 200, (name, response.status_code)
-            response.get_data()
+            self.page_bytes[name] = len(response.get_data())
         return time.perf_counter() - started, self.queries
 
 
@@ -256,7 +256,7 @@ def _get(port, path, cookie):
     return first, time.perf_counter() - started, size
 
 
-def report(samples, queries, csv, sizes):
+def report(samples, queries, csv, sizes, page_bytes):
     """Print the table and return the results as data."""
     small, large = sizes[0], sizes[-1]
     head = "".join(f"{f'{size:,}':>22}" for size in sizes)
@@ -276,13 +276,16 @@ def report(samples, queries, csv, sizes):
     without = rows[[r["page"] for r in rows].index("/shifts/ 200 shifts, no requests")]["median_ms"]
     shifts_ratio = {size: with_requests[size] / without[size] for size in with_requests}
     print("\n/shifts/ with 200 requests x 3 proofs ÷ without requests: "
-          + ", ".join(f"{float(r):.2f}x at {int(s):,}" for s, r in shifts_ratio.items()) + " (goal ≤ 1.5x)")
+          + ", ".join(f"{float(r):.2f}x at {int(s):,}" for s, r in shifts_ratio.items()) + " (goal ≤ 1.5x); "
+          + "page size " + ", ".join(f"{page_bytes[small][name] / 1024:.0f} KB" for name in
+                                     ("/shifts/ 200 requests x 3 proofs", "/shifts/ 200 shifts, no requests")))
     print("\nCSV export of business 1 (20 % of the events), over HTTP from one gunicorn worker:")
     for size, figures in csv.items():
         print(f"  {size:>9,} events: first byte {figures['first_byte_s'] * 1000:.0f} ms, whole file "
               f"{figures['total_s']:.1f} s ({figures['bytes'] / 1e6:.1f} MB), worker peak RSS growth "
               f"{figures['rss_growth_mb']:.1f} MB")
     return {"sizes": sizes, "pages": rows, "shifts_with_requests_ratio": shifts_ratio,
+            "page_bytes": {str(size): page_bytes[size] for size in sizes},
             "csv_export": {str(size): figures for size, figures in csv.items()}}
 
 
@@ -309,7 +312,7 @@ def main(argv=()):
             targets[size] = Target(app)
     samples, queries = time_pages(targets, args.repeat)
     csv = {size: measure_csv(urls[size], apps[size]) for size in sizes}
-    results = report(samples, queries, csv, sizes)
+    results = report(samples, queries, csv, sizes, {size: target.page_bytes for size, target in targets.items()})
     if args.smoke:
         return
     results["repeat"] = args.repeat
