@@ -41,27 +41,35 @@ def _opened_shift():
 
 
 def _week_shifts(start, end):
-    """The week's shifts with what a light card shows: times, title, person, and the requests' summary columns."""
+    """The week's shifts with what their cards show: times, title, status and the person."""
     return db.session.execute(
         db.select(Shift)
         .where(Shift.owner_id == current_user.owner_id, Shift.starts_at >= start, Shift.starts_at < end)
         .options(load_only(Shift.id, Shift.employee_id, Shift.starts_at, Shift.ends_at, Shift.title, Shift.status),
-                 selectinload(Shift.employee).load_only(User.id, User.display_name),
-                 selectinload(Shift.cancellations).load_only(
-                     ShiftCancellation.id, ShiftCancellation.shift_id, ShiftCancellation.status,
-                     ShiftCancellation.reason, ShiftCancellation.created_at, ShiftCancellation.submitted_at))
+                 selectinload(Shift.employee).load_only(User.id, User.display_name))
         .order_by(Shift.starts_at)
     ).scalars().all()
 
 
-def _proof_counts(requests):
-    """{request id: live proofs}, one grouped count for the whole week."""
-    if not requests:
+def _week_requests(shifts):
+    """{shift id: its newest sent, not withdrawn request} (as latest_request picks it), as rows of what a light
+    card shows and its number of live proofs: one query for the week, no ORM object per request."""
+    if not shifts:
         return {}
-    return dict(db.session.execute(
-        db.select(MediaObject.subject_id, sa.func.count()).where(
-            MediaObject.context == "shift_cancellation", MediaObject.subject_id.in_([r.id for r in requests]),
-            MediaObject.live()).group_by(MediaObject.subject_id)).all())
+    files = (db.select(sa.func.count(MediaObject.id))
+             .where(MediaObject.context == "shift_cancellation", MediaObject.subject_id == ShiftCancellation.id,
+                    MediaObject.live()).scalar_subquery())
+    rows = db.session.execute(
+        db.select(ShiftCancellation.shift_id, ShiftCancellation.id, ShiftCancellation.status,
+                  ShiftCancellation.reason, ShiftCancellation.created_at, files.label("files"))
+        .where(ShiftCancellation.owner_id == current_user.owner_id,
+               ShiftCancellation.shift_id.in_([shift.id for shift in shifts]),
+               ShiftCancellation.status != "withdrawn", ShiftCancellation.submitted_at.is_not(None))
+        .order_by(ShiftCancellation.created_at.desc(), ShiftCancellation.id.desc()))
+    newest = {}
+    for row in rows:
+        newest.setdefault(row.shift_id, row)
+    return newest
 
 
 @bp.route("/")
@@ -81,18 +89,21 @@ def week():
 
 
 def _week_page(opened, viewer):
+    """The whole week, with the opened shift's request (if any) as its whole card."""
     start, end = week_bounds(current_user.business.timezone, _week_start_arg())
-    opened_request = latest_request(opened) if opened is not None else None  # loaded whole, before the light rows
+    opened_request = latest_request(opened) if opened is not None else None
     shifts = _week_shifts(start, end)
     days = [(start + timedelta(days=i)).date() for i in range(7)]
+    requests = _week_requests(shifts)
+    if opened_request is not None and opened_request.shift_id in requests:
+        requests[opened_request.shift_id] = opened_request  # shown whole
     by_day = {day: [] for day in days}
     for shift in shifts:
-        by_day.setdefault(shift.starts_at.astimezone(start.tzinfo).date(), []).append(shift)
+        by_day.setdefault(shift.starts_at.astimezone(start.tzinfo).date(), []).append((shift, requests.get(shift.id)))
     staff = schedule.employees(current_user.owner_id) if any(s.status == "cancelled" for s in shifts) else []
-    files = _proof_counts([r for r in map(latest_request, shifts) if r])
-    return render_template("shifts/week.html", days=days, by_day=by_day, week_start=start, staff=staff, files=files,
-                           prev_week=(start - timedelta(days=7)).date(), next_week=(start + timedelta(days=7)).date(),
-                           latest_request=latest_request, viewer=viewer, opened_request=opened_request)
+    return render_template("shifts/week.html", days=days, by_day=by_day, week_start=start, staff=staff,
+                           opened_request=opened_request, viewer=viewer,
+                           prev_week=(start - timedelta(days=7)).date(), next_week=(start + timedelta(days=7)).date())
 
 
 @bp.route("/<id:shift_id>")

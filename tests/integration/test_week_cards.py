@@ -28,7 +28,8 @@ def test_opening_a_card_with_htmx_returns_that_card_alone_with_its_files_and_for
     response = client.get(f"{_week(proofs)}&open={proofs.a.shift1.id}", headers=HTMX)
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "HX-Request" in response.headers["Vary"]
-    assert html.lstrip().startswith(f'<article class="card cancellation compact" id="cancellation-{proofs.a.cancellation.id}"')
+    card = f'<article class="card cancellation compact" id="cancellation-{proofs.a.cancellation.id}"'
+    assert html.lstrip().startswith(card)
     assert f"/media/{proofs.a.proof.id}/thumbnail" in html and "<html" not in html
     assert 'name="compact" value="1"' in html and csrf_token_from(html)  # the on-demand form has its token
     assert "Week of" not in html
@@ -85,3 +86,16 @@ def test_the_week_query_count_does_not_grow_with_requests(client, auth, proofs, 
     page = client.get(_week(proofs)).get_data(as_text=True)
     assert len(queries) == few, "\n".join(queries.statements)
     assert page.count("Review and decide") == 4
+
+
+def test_the_light_card_shows_the_newest_request_not_a_withdrawn_one(client, auth, proofs, factory):
+    from portal import cancellations
+
+    cancellations.withdraw(proofs.a.cancellation, actor=proofs.a.emp1)
+    db.session.commit()
+    auth.login(proofs.a.owner)
+    assert "Sick, note attached" not in client.get(_week(proofs)).get_data(as_text=True)
+    newer = factory.cancellation(proofs.a.shift1, reason="Second try")
+    page = client.get(_week(proofs)).get_data(as_text=True)
+    assert f'id="cancellation-{newer.id}"' in page and "Second try" in page and "0 files" in page
+    assert "Sick, note attached" not in page
