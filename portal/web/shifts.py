@@ -61,7 +61,7 @@ def _week_requests(shifts):
                     MediaObject.live()).scalar_subquery())
     rows = db.session.execute(
         db.select(ShiftCancellation.shift_id, ShiftCancellation.id, ShiftCancellation.status,
-                  ShiftCancellation.reason, ShiftCancellation.created_at, files.label("files"))
+                  ShiftCancellation.reason, files.label("files"))
         .where(ShiftCancellation.owner_id == current_user.owner_id,
                ShiftCancellation.shift_id.in_([shift.id for shift in shifts]),
                ShiftCancellation.status != "withdrawn", ShiftCancellation.submitted_at.is_not(None))
