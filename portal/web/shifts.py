@@ -10,7 +10,7 @@ from .. import schedule
 from ..auth.guards import roles_required, tenant_get_or_404
 from ..extensions import db
 from ..days import week_bounds
-from ..inputs import MAX_ID, date_in_range
+from ..inputs import date_in_range, parse_id
 from ..models import MediaObject, Shift, ShiftCancellation, User
 from .htmx import is_htmx, render_block
 
@@ -32,12 +32,12 @@ def latest_request(shift):
 
 def _opened_shift():
     """The shift whose request card is opened (?open=<shift id>), of the viewer's business; None when none is."""
-    value = request.args.get("open")
-    if value is None:
+    if "open" not in request.args:
         return None
-    if not (value.isascii() and value.isdigit() and 1 <= int(value) <= MAX_ID):
+    shift_id = parse_id(request.args["open"])
+    if shift_id is None:
         abort(404)
-    return tenant_get_or_404(Shift, int(value))
+    return tenant_get_or_404(Shift, shift_id)
 
 
 def _week_shifts(start, end):

@@ -64,7 +64,7 @@ def test_another_business_shift_cannot_be_opened(client, auth, proofs, htmx):
     assert "Sick, note attached" not in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("value", ["0", "-1", "abc", "1e3", "²", str(2**63), "9" * 40, ""])
+@pytest.mark.parametrize("value", ["0", "-1", "abc", "1e3", "²", " 1", "1_0", str(2**63), "9" * 40, "9" * 5000, ""])
 def test_a_malformed_open_value_is_a_404(client, auth, proofs, value):
     auth.login(proofs.a.owner)
     assert client.get(f"/shifts/?open={value}", headers=HTMX).status_code == 404
