@@ -71,6 +71,7 @@ def upgrade():
         sa.Column("rejections", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("owner_id", "day", name="pk_business_days"),
     )
+    op.create_index("ix_business_days_day", "business_days", ["day"])
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
         op.execute(POSTGRES_FILL)
