@@ -5,7 +5,7 @@ Prints, per page, the median time at each size with its range, the largest ÷ sm
 queries per request; then the CSV export's first byte and the serving process's peak RSS growth, measured over
 HTTP against a gunicorn worker (VmHWM from /proc, not tracemalloc). Writes bench/results/pages.json.
 
-    python -m bench pages [--sizes 1000,100000,1000000] [--repeat 7] [--smoke]
+    python -m bench pages [--sizes 1000,100000,1000000] [--repeat 7] [--smoke] [--only /shifts/,stats]
 
 BENCH_DATABASE_URL names the PostgreSQL server and a database name prefix (default
 postgresql://postgres@127.0.0.1:5432/portal_bench); each size gets its own database, `<prefix>_<size>`,
@@ -33,6 +33,8 @@ os.environ["PORTAL_DOTENV"] = "none"
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/portal_bench"
 SECRET = "bench-secret-" + "x" * 32
 OWNER, MANAGER = 1, seeding.BUSINESSES + 1  # business 1 holds 20 % of every table
+WITH_REQUESTS, WITHOUT_REQUESTS = "/shifts/ 200 requests x 3 proofs", "/shifts/ 200 shifts, no requests"
+CSV_PAGE = "audit CSV export, first byte"
 
 
 def _settings(url):
@@ -127,25 +129,25 @@ def pages(app):
         "/storage/": (OWNER, "/storage/"),
         "/metrics": (None, "/metrics"),
         "media API": (MANAGER, f"/api/shifts/{cursors['week_shift']}/media"),
-        "/shifts/ 200 requests x 3 proofs": (MANAGER, f"/shifts/?week={next_week.isoformat()}"),
-        "/shifts/ 200 shifts, no requests": (MANAGER, f"/shifts/?week={week_after.isoformat()}"),
+        WITH_REQUESTS: (MANAGER, f"/shifts/?week={next_week.isoformat()}"),
+        WITHOUT_REQUESTS: (MANAGER, f"/shifts/?week={week_after.isoformat()}"),
         "flask media stats --json": (None, ["media", "stats", "--json"]),
-        "audit CSV export, first byte": (OWNER, "/audit/export.csv"),
+        CSV_PAGE: (OWNER, "/audit/export.csv"),
     }
 
 
 class Target:
     """One size: its app, its signed-in clients and a statement counter."""
 
-    def __init__(self, app):
+    def __init__(self, app, only=()):
         from portal.extensions import db
 
-        self.app, self.queries = app, 0
+        self.app, self.queries, self.page_bytes = app, 0, {}
         self.clients = {who: _signed_in(app, who) for who in (OWNER, MANAGER)}
         self.clients[None] = app.test_client()
         with app.app_context():
             sa.event.listen(db.engine, "before_cursor_execute", self._count)
-        self.pages = pages(app)
+        self.pages = {name: page for name, page in pages(app).items() if not only or any(o in name for o in only)}
 
     def _count(self, *args):
         self.queries += 1
@@ -167,7 +169,7 @@ class Target:
         else:
             response = self.clients[who].get(path, environ_base={"REMOTE_ADDR": "127.0.0.1"})
             assert response.status_code == 200, (name, response.status_code)
-            response.get_data()
+            self.page_bytes[name] = len(response.get_data())
         return time.perf_counter() - started, self.queries
 
 
@@ -256,7 +258,7 @@ def _get(port, path, cookie):
     return first, time.perf_counter() - started, size
 
 
-def report(samples, queries, csv, sizes):
+def report(samples, queries, csv, sizes, page_bytes):
     """Print the table and return the results as data."""
     small, large = sizes[0], sizes[-1]
     head = "".join(f"{f'{size:,}':>22}" for size in sizes)
@@ -272,18 +274,34 @@ def report(samples, queries, csv, sizes):
                      "range_ms": {str(s): [min(samples[s][name]) * 1000, max(samples[s][name]) * 1000]
                                   for s in sizes},
                      "ratio_largest_to_smallest": ratio, "queries": {str(s): queries[s][name] for s in sizes}})
-    with_requests = rows[[r["page"] for r in rows].index("/shifts/ 200 requests x 3 proofs")]["median_ms"]
-    without = rows[[r["page"] for r in rows].index("/shifts/ 200 shifts, no requests")]["median_ms"]
+    shifts_ratio = _shifts_ratio(rows, page_bytes[small])
+    _print_csv(csv)
+    return {"sizes": sizes, "pages": rows, "shifts_with_requests_ratio": shifts_ratio,
+            "page_bytes": {str(size): page_bytes[size] for size in sizes},
+            "csv_export": {str(size): figures for size, figures in csv.items()}}
+
+
+def _shifts_ratio(rows, page_bytes):
+    """The week with requests ÷ the week without, per size (when both were timed)."""
+    names = {row["page"]: row["median_ms"] for row in rows}
+    if WITH_REQUESTS not in names or WITHOUT_REQUESTS not in names:
+        return {}
+    with_requests, without = names[WITH_REQUESTS], names[WITHOUT_REQUESTS]
     shifts_ratio = {size: with_requests[size] / without[size] for size in with_requests}
     print("\n/shifts/ with 200 requests x 3 proofs ÷ without requests: "
-          + ", ".join(f"{float(r):.2f}x at {int(s):,}" for s, r in shifts_ratio.items()) + " (goal ≤ 1.5x)")
+          + ", ".join(f"{float(r):.2f}x at {int(s):,}" for s, r in shifts_ratio.items()) + " (goal ≤ 1.5x); "
+          + "page size " + ", ".join(f"{page_bytes[name] / 1024:.0f} KB" for name in (WITH_REQUESTS, WITHOUT_REQUESTS)))
+    return shifts_ratio
+
+
+def _print_csv(csv):
+    if not csv:
+        return
     print("\nCSV export of business 1 (20 % of the events), over HTTP from one gunicorn worker:")
     for size, figures in csv.items():
         print(f"  {size:>9,} events: first byte {figures['first_byte_s'] * 1000:.0f} ms, whole file "
               f"{figures['total_s']:.1f} s ({figures['bytes'] / 1e6:.1f} MB), worker peak RSS growth "
               f"{figures['rss_growth_mb']:.1f} MB")
-    return {"sizes": sizes, "pages": rows, "shifts_with_requests_ratio": shifts_ratio,
-            "csv_export": {str(size): figures for size, figures in csv.items()}}
 
 
 def _cell(values):
@@ -296,6 +314,8 @@ def main(argv=()):
     parser.add_argument("--sizes", default="1000,100000,1000000", help="audit events per database, comma-separated")
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--smoke", action="store_true", help="the smallest size once, for CI; no results written")
+    parser.add_argument("--only", default="", help="time only pages whose name holds one of these comma-separated "
+                                                   "words (more repetitions of a few pages); no results written")
     args = parser.parse_args(list(argv))
     sizes = sorted(int(s) for s in args.sizes.split(","))
     if args.smoke:
@@ -306,11 +326,12 @@ def main(argv=()):
     targets = {}
     for size, app in apps.items():
         with app.app_context():
-            targets[size] = Target(app)
+            targets[size] = Target(app, only=[word for word in args.only.split(",") if word])
     samples, queries = time_pages(targets, args.repeat)
-    csv = {size: measure_csv(urls[size], apps[size]) for size in sizes}
-    results = report(samples, queries, csv, sizes)
-    if args.smoke:
+    measured = CSV_PAGE in targets[sizes[0]].pages
+    csv = {size: measure_csv(urls[size], apps[size]) for size in sizes} if measured else {}
+    results = report(samples, queries, csv, sizes, {size: target.page_bytes for size, target in targets.items()})
+    if args.smoke or args.only:
         return
     results["repeat"] = args.repeat
     out = ROOT / "bench" / "results"

@@ -105,6 +105,19 @@ SELECT owner_id, 2 * count(*), sum(size + coalesce(thumbnail_size, 0))
 FROM media_objects WHERE status = 'ready' AND deleted_at IS NULL GROUP BY owner_id;
 """
 
+# the daily roll-up (portal/media/daily.py), as migration 0011 fills it: days in each business's zone
+DAYS = """
+INSERT INTO business_days (owner_id, day, uploads, bytes, rejections)
+SELECT owner_id, day, sum(uploads), sum(bytes), sum(rejections) FROM (
+    SELECT m.owner_id, (m.uploaded_at AT TIME ZONE u.timezone)::date AS day, 1 AS uploads, m.size AS bytes,
+           0 AS rejections
+    FROM media_objects m JOIN users u ON u.id = m.owner_id WHERE m.status = 'ready' AND m.uploaded_at IS NOT NULL
+    UNION ALL
+    SELECT a.owner_id, (a.at AT TIME ZONE u.timezone)::date, 0, 0, 1
+    FROM audit_events a JOIN users u ON u.id = a.owner_id WHERE a.action = 'media.reject'
+) AS counted GROUP BY owner_id, day;
+"""
+
 
 def seeded_size(engine):
     """The size a database was seeded with by this version of the seed, or None."""
@@ -120,8 +133,8 @@ def seed(engine, size):
     requests = max(1000, size // 10)
     with engine.begin() as conn:
         conn.execute(sa.text("DROP TABLE IF EXISTS bench_seed"))
-        conn.execute(sa.text("TRUNCATE business_storage, audit_events, media_objects, shift_cancellations, shifts, "
-                             "users RESTART IDENTITY CASCADE"))
+        conn.execute(sa.text("TRUNCATE business_days, business_storage, audit_events, media_objects, "
+                             "shift_cancellations, shifts, users RESTART IDENTITY CASCADE"))
         conn.execute(sa.text(USERS))
         conn.execute(sa.text(REQUESTS), {"requests": requests})
         conn.execute(sa.text(WEEKS), {"base": requests})
@@ -130,6 +143,7 @@ def seed(engine, size):
             conn.execute(sa.text(PROOFS), {"first": first, "last": first + step - 1})
         conn.execute(sa.text(EVENTS), {"events": size, "requests": requests})
         conn.execute(sa.text(COUNTERS))
+        conn.execute(sa.text(DAYS))
         for table in ("users", "shifts", "shift_cancellations", "media_objects", "audit_events"):
             conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                  f"(SELECT max(id) FROM {table}))"))

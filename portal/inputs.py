@@ -27,6 +27,14 @@ class IdConverter(IntegerConverter):
         super().__init__(map, min=1, max=MAX_ID)
 
 
+def parse_id(text):
+    """An id given in a query string, under the rule of `<id:...>` in a path; None for anything else."""
+    if not re.fullmatch(IdConverter.regex, text or ""):
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_ID else None
+
+
 EXTERNAL_ID = r"[A-Za-z0-9._:@-]{1,100}"  # another system's id of a person or shift (the API's paths)
 
 

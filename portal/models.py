@@ -1,6 +1,6 @@
 """The data model: users and their businesses, shifts, cancellations, media objects, audit events."""
 import secrets
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import sqlalchemy as sa
 from flask_login import UserMixin
@@ -301,6 +301,21 @@ class BusinessStorage(db.Model):
     owner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), primary_key=True, autoincrement=False)
     objects: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     bytes: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
+class BusinessDay(db.Model):
+    """Uploads and refused files of one business on one of its calendar days (in its own zone), kept by the
+    transaction that stores or refuses the file, so a 30-day series reads 30 rows instead of the month's events."""
+
+    __tablename__ = "business_days"
+    # every business's last 30 days (flask media stats) without reading the years before them
+    __table_args__ = (sa.Index("ix_business_days_day", "day"),)
+
+    owner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), primary_key=True, autoincrement=False)
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    uploads: Mapped[int] = mapped_column(sa.Integer, default=0)
+    bytes: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    rejections: Mapped[int] = mapped_column(sa.Integer, default=0)
 
 
 class ApiToken(db.Model):

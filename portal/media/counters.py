@@ -17,12 +17,17 @@ def count(rows, sign=1):
     for row in rows:
         objects, size = totals.get(row.owner_id, (0, 0))
         totals[row.owner_id] = (objects + sign * OBJECTS_PER_FILE, size + sign * row.stored_bytes)
-    insert = _INSERTS[db.session.get_bind().dialect.name]
     for owner_id, (objects, size) in totals.items():
-        statement = insert(BusinessStorage).values(owner_id=owner_id, objects=objects, bytes=size)
-        db.session.execute(statement.on_conflict_do_update(
-            index_elements=[BusinessStorage.owner_id],
-            set_={"objects": BusinessStorage.objects + objects, "bytes": BusinessStorage.bytes + size}))
+        add(BusinessStorage, {"owner_id": owner_id}, {"objects": objects, "bytes": size})
+
+
+def add(model, keys, amounts):
+    """Add amounts to model's row at keys, inserting it when missing, in one atomic statement (the caller
+    commits): two transactions at once both count, neither overwrites the other."""
+    insert = _INSERTS[db.session.get_bind().dialect.name]
+    db.session.execute(insert(model).values(**keys, **amounts).on_conflict_do_update(
+        index_elements=[getattr(model, key) for key in keys],
+        set_={name: getattr(model, name) + amount for name, amount in amounts.items()}))
 
 
 def from_rows(owner_id=None):

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from ..extensions import db
 from ..models import MediaObject, ShiftCancellation, utcnow
-from . import counters, images
+from . import counters, daily, images
 from .keys import CONTEXT_PREFIXES, INCOMING_PREFIX
 from .orchestrator import put_thumbnail
 
@@ -76,6 +76,7 @@ def verify(storage, *, grace=UNFINISHED_GRACE, check_content=True, progress=lamb
         progress(1)
     findings.extend(_stale_requests(cutoff))
     findings.extend(_counter_findings())
+    findings.extend(_daily_findings())
     # A row is always committed before its final objects are put, so an object with no row is an orphan
     # whatever its age; repair() checks again that no row appeared meanwhile before deleting one.
     findings.extend(Finding("orphan", key, None, f"{size} B, no row", fixable=True)
@@ -119,6 +120,17 @@ def _counter_findings():
     return [Finding("counter_mismatch", f"business {owner_id}", owner_id,
                     f"counted {have[0]} objects / {have[1]} B, rows say {truth[0]} / {truth[1]} B", fixable=True)
             for owner_id, (have, truth) in counters.mismatches().items()]
+
+
+def _daily_findings():
+    """Businesses whose daily roll-up differs from their files and rejection events (or whose zone changed)."""
+    findings = []
+    for owner_id, days in daily.mismatches().items():
+        day, have, truth = days[0]
+        findings.append(Finding("daily_mismatch", f"business {owner_id}", owner_id,
+                                f"{len(days)} day(s) differ; {day}: counted {have[0]} uploads / {have[1]} B / "
+                                f"{have[2]} refused, rows say {truth[0]} / {truth[1]} B / {truth[2]}", fixable=True))
+    return findings
 
 
 def _has_row(key):
@@ -170,6 +182,8 @@ def repair(storage, findings):
             _regenerate_thumbnail(storage, db.session.get(MediaObject, finding.media_id))
         elif finding.kind == "counter_mismatch":
             counters.reset(finding.media_id)
+        elif finding.kind == "daily_mismatch":
+            daily.reset(finding.media_id)
         db.session.commit()
         done.append(f"{finding.kind}: {finding.key}")
     return done

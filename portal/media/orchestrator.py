@@ -18,7 +18,7 @@ from flask_babel import force_locale
 from .. import audit, metrics
 from ..extensions import db
 from ..models import MediaObject, utcnow
-from . import counters, disposition, images, keys, validation
+from . import counters, daily, disposition, images, keys, validation
 from .storage import StorageError, StorageUnavailableError, StoredObject
 
 log = logging.getLogger("portal.media")
@@ -184,12 +184,13 @@ class MediaOrchestrator:
     def mark_ready(self, row, put, *, source=None):
         """Claim the processing row as ready and write its audit event (not committed); False if another run
         of the job got there first."""
-        versions = {item.key: item.version_id for item in put}
-        claimed = self._claim(row, "ready", version_id=versions.get(row.storage_key), uploaded_at=utcnow(),
+        versions, now = {item.key: item.version_id for item in put}, utcnow()
+        claimed = self._claim(row, "ready", version_id=versions.get(row.storage_key), uploaded_at=now,
                               content_type=row.content_type, sha256=row.sha256, size=row.size,
                               thumbnail_size=row.thumbnail_size, original_filename=row.original_filename)
         if claimed:
             counters.count([row])
+            daily.count_upload(row, now)
             audit.record("media.upload", actor=row.uploaded_by, owner_id=row.owner_id, source=source,
                          shift_id=row.shift_id, media_id=row.id,
                          detail={"filename": row.original_filename, "size": row.size,
@@ -206,9 +207,9 @@ class MediaOrchestrator:
             message = str(error)
         claimed = self._claim(row, "refused", refusal_code=error.code, refusal_message=message)
         if claimed:
-            audit.record("media.reject", actor=row.uploaded_by, owner_id=row.owner_id, source=source,
-                         shift_id=row.shift_id, media_id=row.id,
-                         detail={"filename": row.original_filename, "code": error.code})
+            daily.record_rejection(actor=row.uploaded_by, owner_id=row.owner_id, source=source,
+                                   shift_id=row.shift_id, media_id=row.id,
+                                   detail={"filename": row.original_filename, "code": error.code})
             metrics.UPLOADS.labels("rejected").inc()
             log.info("media.rejected media_id=%s code=%s", row.id, error.code)
         return claimed

@@ -1,14 +1,14 @@
 """Storage figures: objects, bytes and fill per business from the kept counters (one row per business), or
-from the bucket (slow, exact), and uploads and rejections per day counted by the database."""
+from the bucket (slow, exact), and uploads and rejections per day from the daily roll-up."""
 from collections import defaultdict
 from datetime import timedelta, timezone
 
-import sqlalchemy as sa
 from flask import current_app
 
-from ..days import day_start, today_in
+from ..days import today_in
 from ..extensions import db
-from ..models import AuditEvent, BusinessStorage, MediaObject, User
+from ..models import BusinessStorage, User
+from . import daily
 from .keys import CONTEXT_PREFIXES
 
 
@@ -54,31 +54,11 @@ def bucket_figures(storage, owner_id=None):
     return {"source": "bucket", "quota_bytes": quota, "businesses": rows, "total": total}
 
 
-def _day_number(column, starts):
-    """Which of the days beginning at `starts` (ascending) a timestamp falls on, as a SQL expression: the
-    bounds come from the business's zone here, so days of 23 or 25 hours count right on every database."""
-    return sa.case(*((column < start, index - 1) for index, start in enumerate(starts[1:], 1)),
-                   else_=len(starts) - 2).label("day_number")
-
-
 def daily_activity(owner_id=None, days=30, tz=timezone.utc):
-    """For each of the last `days` days in tz (UTC by default): uploads, uploaded bytes, rejected files, counted
-    by GROUP BY in the database."""
-    first = today_in(tz) - timedelta(days=days - 1)
-    starts = [day_start(first, tz, plus_days=i) for i in range(days + 1)]
-    uploads = (db.select(_day_number(MediaObject.uploaded_at, starts), sa.func.count(),
-                         sa.func.coalesce(sa.func.sum(MediaObject.size), 0))
-               .where(MediaObject.status == "ready", MediaObject.uploaded_at >= starts[0],
-                      MediaObject.uploaded_at < starts[-1]).group_by(sa.literal_column("day_number")))
-    rejections = (db.select(_day_number(AuditEvent.at, starts), sa.func.count())
-                  .where(AuditEvent.action == "media.reject", AuditEvent.at >= starts[0], AuditEvent.at < starts[-1])
-                  .group_by(sa.literal_column("day_number")))
-    if owner_id is not None:
-        uploads = uploads.where(MediaObject.owner_id == owner_id)
-        rejections = rejections.where(AuditEvent.owner_id == owner_id)
-    series = [{"day": start.date().isoformat(), "uploads": 0, "bytes": 0, "rejections": 0} for start in starts[:-1]]
-    for number, count, size in db.session.execute(uploads):
-        series[number].update(uploads=count, bytes=int(size))
-    for number, count in db.session.execute(rejections):
-        series[number]["rejections"] = count
-    return series
+    """For each of the last `days` days up to today in tz (UTC by default): uploads, uploaded bytes and refused
+    files, read from the daily roll-up (media/daily.py: each business's days are its own calendar days)."""
+    last = today_in(tz)
+    first = last - timedelta(days=days - 1)
+    kept = daily.series(owner_id, first, last)
+    empty = dict.fromkeys(daily.FIGURES, 0)
+    return [{"day": day.isoformat(), **kept.get(day, empty)} for day in (first + timedelta(days=i) for i in range(days))]

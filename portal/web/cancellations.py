@@ -4,13 +4,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import audit, jobs, metrics
+from .. import jobs, metrics
 from .. import cancellations as workflow
 from ..auth.guards import roles_required, tenant_get_or_404
 from ..inputs import MAX_ID
 from ..extensions import db
 from ..error_pages import BadInputError
-from ..media import orchestrator
+from ..media import daily, orchestrator
 from ..media.orchestrator import Upload
 from ..media.storage import StorageError
 from ..media.validation import ValidationError, clean_display_name
@@ -68,8 +68,8 @@ def _check_files(uploads, room=None):
 def _record_rejection(name, error):
     """Count and audit a refused file (the rejection figures of the storage dashboard come from these)."""
     metrics.UPLOADS.labels("rejected").inc()
-    audit.record("media.reject", actor=current_user, owner_id=current_user.owner_id, source=request_source(),
-                 detail={"filename": name, "code": error.code})
+    daily.record_rejection(actor=current_user, owner_id=current_user.owner_id, source=request_source(),
+                           detail={"filename": name, "code": error.code})
     current_app.logger.info("media.rejected code=%s", error.code)
 
 

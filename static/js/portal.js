@@ -24,6 +24,17 @@
     if (window.confirm(submitter.dataset.confirm)) event.detail.issueRequest(true);
   });
 
+  // ---- a card opened on demand ---------------------------------------------------------------------
+  // The week shows light request cards; "Review" swaps in the whole card (files, decision form). The focus
+  // follows into it, so a keyboard or screen reader user carries on where the new content is.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var opener = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (!opener || !opener.dataset || !opener.dataset.opens) return;
+    var card = document.getElementById(opener.dataset.opens);
+    var first = card && card.querySelector("a[href], button, textarea, input:not([type=hidden])");
+    if (first) first.focus();
+  });
+
   // ---- errors at their field ---------------------------------------------------------------------
   // A form answered with errors (422) puts each field's messages next to it ([data-errors-for=<field id>]);
   // mark those fields aria-invalid and move the focus to the first, as a whole page does with autofocus.

@@ -115,6 +115,9 @@ def test_owner_sees_the_thumbnail_from_the_store_and_approves_in_place(page, s3_
     week = people.a.shift1.starts_at.date().isoformat()
     page.goto(f"{s3_live_server}/shifts/?week={week}")
     card = f"#shift-{people.a.shift1.id}"
+    assert page.locator(f"{card} .proof img").count() == 0  # the week's card is light: its files open on demand
+    page.click(f"{card} .open-card")
+    page.wait_for_selector(f"{card} .proof img")
     wait_until(page, f"[...document.querySelectorAll('{card} .proof img')].every(i => i.naturalWidth > 0)")
     assert loaded_images(page, f"{card} .proof img") == [True]
     assert 200 in store_hits  # the image bytes came from the S3 server, through a presigned URL

@@ -73,6 +73,7 @@ def test_a_withdrawn_requests_proofs_are_hidden_from_the_api_and_the_cards_but_k
     auth.login(proofs.a.owner)
     assert client.get(f"/api/shifts/{proofs.a.shift1.id}/media").get_json()["media"] == []
     for page in ("/cancellations/?status=withdrawn", f"/shifts/{proofs.a.shift1.id}", "/shifts/",
+                 f"/shifts/?open={proofs.a.shift1.id}",
                  f"/shifts/?week={proofs.a.shift1.starts_at.date().isoformat()}"):
         assert thumbnail not in client.get(page).get_data(as_text=True), page
     assert "kept for the audit" in client.get("/cancellations/?status=withdrawn").get_data(as_text=True)

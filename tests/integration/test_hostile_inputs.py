@@ -43,7 +43,7 @@ FIELDS = {
     ("auth.login", "POST"): Fields(query=("next",), form=LoginForm),
     ("auth.logout", "POST"): Fields(form=LogoutForm),
     ("home.index", "GET"): Fields(),
-    ("shifts.week", "GET"): Fields(query=("week",)),
+    ("shifts.week", "GET"): Fields(query=("week", "open")),
     ("shifts.show", "GET"): Fields(),
     ("schedule.create", "GET"): Fields(query=("day",)),
     ("schedule.create", "POST"): Fields(form=ShiftForm),

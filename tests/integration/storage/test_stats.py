@@ -68,9 +68,9 @@ def test_database_bucket_metrics_and_dashboard_agree(media_app, uploaded):
 
 
 def test_daily_figures_count_uploads_and_rejections(media_app, uploaded):
-    from portal import audit
+    from portal.media import daily
 
-    audit.record("media.reject", actor=uploaded.a.emp1, owner_id=uploaded.a.owner.id, detail={"code": "type"})
+    daily.record_rejection(actor=uploaded.a.emp1, owner_id=uploaded.a.owner.id, detail={"code": "type"})
     db.session.commit()
     today = stats(media_app)["days"][-1]
     assert today["uploads"] == 5 and today["rejections"] == 1 and today["bytes"] > 0
@@ -148,22 +148,86 @@ def test_verify_finds_a_wrong_counter_and_fix_sets_it_from_the_rows(media_app, u
     assert "0 finding(s)." in runner.invoke(args=["media", "verify", "--quick"]).output
 
 
+def _at(monkeypatch, module, moment):
+    import importlib
+
+    # by the module itself: `portal.media.orchestrator` as a dotted name is the package's function of that name
+    monkeypatch.setattr(importlib.import_module(f"portal.media.{module}"), "utcnow", lambda: moment)
+
+
+def _store_at(monkeypatch, cancellation, actor, moments):
+    for index, moment in enumerate(moments):
+        _at(monkeypatch, "orchestrator", moment)
+        store_proof(cancellation, Upload(io.BytesIO(jpeg_bytes(color=(index * 30, 90, 10))), f"{index}.jpg"),
+                    actor=actor)
+
+
 def test_daily_series_counts_by_local_day_across_a_clock_change(media_app, uploaded, monkeypatch):
     from datetime import datetime, timezone
     from zoneinfo import ZoneInfo
 
+    from portal.media import daily
     from portal.media.stats import daily_activity
-    from portal.models import MediaObject
 
-    # Berlin moved its clocks back on 2026-10-25: that day had 25 hours. Put uploads at its edges.
-    berlin = ZoneInfo("Europe/Berlin")
-    moments = [datetime(2026, 10, 24, 22, 30, tzinfo=timezone.utc),   # 25 Oct 00:30 local (+02:00)
-               datetime(2026, 10, 25, 22, 30, tzinfo=timezone.utc),   # 25 Oct 23:30 local (+01:00)
-               datetime(2026, 10, 25, 23, 30, tzinfo=timezone.utc)]   # 26 Oct 00:30 local
-    rows = db.session.execute(db.select(MediaObject).where(MediaObject.owner_id == uploaded.a.owner.id)).scalars()
-    for row, moment in zip(rows, moments):
-        row.uploaded_at = moment
+    # Berlin moved its clocks back on 2026-10-25 (a 25-hour day) and forward on 2026-03-29 (23 hours).
+    factory, berlin = Factory(), ZoneInfo("Europe/Berlin")
+    owner = factory.business("Berlin Bakery", tz="Europe/Berlin")
+    cancellation = factory.cancellation(factory.shift(factory.user(owner)))
+    _store_at(monkeypatch, cancellation, cancellation.employee, [
+        datetime(2026, 10, 24, 22, 30, tzinfo=timezone.utc),   # 25 Oct 00:30 local (+02:00)
+        datetime(2026, 10, 25, 22, 30, tzinfo=timezone.utc),   # 25 Oct 23:30 local (+01:00)
+        datetime(2026, 10, 25, 23, 30, tzinfo=timezone.utc)])  # 26 Oct 00:30 local
+    for moment in (datetime(2026, 3, 28, 23, 30, tzinfo=timezone.utc),   # 29 Mar 00:30 local (+01:00)
+                   datetime(2026, 3, 29, 21, 30, tzinfo=timezone.utc),   # 29 Mar 23:30 local (+02:00)
+                   datetime(2026, 3, 29, 22, 30, tzinfo=timezone.utc)):  # 30 Mar 00:30 local
+        _at(monkeypatch, "daily", moment)
+        daily.record_rejection(actor=cancellation.employee, owner_id=owner.id, detail={"code": "type"})
     db.session.commit()
     monkeypatch.setattr("portal.days.utcnow", lambda: datetime(2026, 10, 27, 12, tzinfo=timezone.utc))
-    days = {d["day"]: d["uploads"] for d in daily_activity(uploaded.a.owner.id, days=5, tz=berlin)}
+    days = {d["day"]: d["uploads"] for d in daily_activity(owner.id, days=5, tz=berlin)}
     assert days == {"2026-10-23": 0, "2026-10-24": 0, "2026-10-25": 2, "2026-10-26": 1, "2026-10-27": 0}
+    spring = {d["day"]: d["rejections"] for d in daily_activity(owner.id, days=240, tz=berlin)
+              if "2026-03-28" <= d["day"] <= "2026-03-31"}
+    assert spring == {"2026-03-28": 0, "2026-03-29": 2, "2026-03-30": 1, "2026-03-31": 0}
+    assert daily.mismatches() == {}  # the rows, counted by their own local day, agree with what was kept
+
+
+def _days(owner_id):
+    from portal.media import daily
+
+    return daily.kept(owner_id)
+
+
+def test_verify_finds_a_wrong_daily_count_and_fix_rebuilds_it_from_the_rows(media_app, uploaded):
+    from portal.models import BusinessDay
+
+    owner_id, other = uploaded.a.owner.id, uploaded.b.owner.id
+    right, others = _days(owner_id), _days(other)
+    assert sum(figures[0] for figures in right.values()) == 3
+    db.session.execute(db.update(BusinessDay).where(BusinessDay.owner_id == owner_id).values(uploads=7, rejections=2))
+    db.session.execute(db.delete(BusinessDay).where(BusinessDay.owner_id == other))
+    db.session.commit()
+    assert stats(media_app)["days"][-1]["uploads"] == 7  # the series reads the roll-up, not the rows
+    runner = media_app.test_cli_runner()
+    report = runner.invoke(args=["media", "verify", "--quick"]).output
+    assert f"daily_mismatch     business {owner_id}" in report and "counted 7 uploads" in report
+    assert f"daily_mismatch     business {other}" in report and "counted 0 uploads" in report
+    fixed = runner.invoke(args=["media", "verify", "--quick", "--fix"]).output
+    assert f"fixed daily_mismatch: business {owner_id}" in fixed and f"fixed daily_mismatch: business {other}" in fixed
+    assert (_days(owner_id), _days(other)) == (right, others)
+    assert "0 finding(s)." in runner.invoke(args=["media", "verify", "--quick"]).output
+
+
+def test_the_migration_fills_the_roll_up_from_existing_rows(media_app, uploaded):
+    from flask_migrate import downgrade, upgrade
+
+    from portal.media import daily
+
+    daily.record_rejection(actor=uploaded.b.emp1, owner_id=uploaded.b.owner.id, detail={"code": "type"})
+    db.session.commit()
+    kept = daily.kept()
+    assert sum(figures[2] for figures in kept.values()) == 1
+    db.session.close()
+    downgrade(revision="0010_api_tokens")  # the table goes; the rows it counts stay
+    upgrade()
+    assert daily.kept() == kept
