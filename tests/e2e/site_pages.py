@@ -35,7 +35,7 @@ def _submit(path, fill=None, files=None, button="button[type=submit]", wait=".fi
         for selector, attribute in (files or {}).items():
             page.set_input_files(selector, getattr(data, attribute))
         page.click(button)
-        page.wait_for_selector(wait)
+        page.wait_for_selector(wait).scroll_into_view_if_needed()  # the answer in view, for the screenshot
     return open_
 
 
@@ -92,7 +92,8 @@ VISITS = [
     Visit("forbidden", "shifts.week", "GET", ("employee",), _go("/shifts/")),
     Visit("shift", "shifts.show", "GET", SIGNED_IN, _go("/shifts/{d.shift}")),
     Visit("shift-new", "schedule.create", "GET", TEAM, _go("/shifts/new")),
-    Visit("shift-new-errors", "schedule.create", "POST", TEAM, _submit("/shifts/new", button="#shift-form button.primary")),
+    Visit("shift-new-errors", "schedule.create", "POST", TEAM,
+          _submit("/shifts/new", button="#shift-form button.primary")),
     Visit("shift-edit", "schedule.edit", "GET", TEAM, _go("/shifts/{d.shift_free}/edit")),
     Visit("shift-edit-errors", "schedule.edit", "POST", TEAM,
           _submit("/shifts/{d.shift_free}/edit", {"#start": ""}, button="#shift-form button.primary")),
@@ -102,10 +103,12 @@ VISITS = [
     Visit("audit", "audit.index", "GET", TEAM, _go("/audit/")),
     Visit("storage", "storage.index", "GET", ("owner",), _go("/storage/")),
     Visit("staff", "staff.index", "GET", TEAM, _go("/staff/")),
-    Visit("staff-invite-errors", "staff.invite", "POST", TEAM, _submit("/staff/", button="#invite-form button[type=submit]")),
+    Visit("staff-invite-errors", "staff.invite", "POST", TEAM,
+          _submit("/staff/", button="#invite-form button[type=submit]")),
     Visit("api-tokens", "api_tokens.index", "GET", ("owner",), _go("/settings/api-tokens/")),
     Visit("api-token-created", "api_tokens.create", "POST", ("owner",),
-          _submit("/settings/api-tokens/", {"#name": "Shift app"}, button="form[action$='/api-tokens/'] button", wait="#new-token")),
+          _submit("/settings/api-tokens/", {"#name": "Shift app"}, button="form[action$='/api-tokens/'] button",
+                  wait="#new-token")),
     Visit("account", "account.index", "GET", SIGNED_IN, _go("/account/")),
     Visit("profile-errors", "account.profile", "POST", ("employee",),
           _submit("/account/", {"#profile-name": ""}, button="#profile-form button[type=submit]")),
