@@ -7,12 +7,12 @@ export FLASK_APP := wsgi.py
 # `make run` serves on this port: PORT=8080 make run (5000 is taken by AirPlay on macOS).
 PORT ?= 5000
 
-.PHONY: run test test-ceph install install-dev sysdeps translations messages migrate seed bench screenshots clean
+.PHONY: run test test-ceph install install-dev browser-deps sysdeps translations messages migrate seed bench screenshots clean
 
 run: install translations migrate seed  ## set up everything and serve on http://127.0.0.1:$(PORT) (default 5000)
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
-test: install-dev translations  ## install the dev requirements and run the whole suite
+test: install-dev translations browser-deps  ## install the dev requirements and run the whole suite
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 $(PY):
@@ -32,6 +32,14 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+# axe-core for the accessibility test, pinned by its package-lock.json; npm ci again only when the lock changes.
+AXE_DIR := tests/e2e/axe
+$(AXE_DIR)/node_modules/.installed: $(AXE_DIR)/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix $(AXE_DIR) --ignore-scripts --no-audit --no-fund --loglevel=error \
+	  && touch $@; else echo "npm not found: the accessibility test will be skipped (apt-get install npm)"; fi
+
+browser-deps: $(AXE_DIR)/node_modules/.installed
+
 sysdeps:  ## system libraries the Python packages need (libmagic)
 	@bash scripts/sysdeps.sh
 
@@ -48,7 +56,7 @@ migrate: install
 seed: install
 	$(FLASK) seed-demo
 
-test-ceph: install-dev translations  ## the whole suite with the storage tests on a throwaway Ceph RGW
+test-ceph: install-dev translations browser-deps  ## the whole suite with the storage tests on a throwaway Ceph RGW
 	bash scripts/ceph-s3.sh up
 	TEST_S3=ceph $(PY) -m pytest $(PYTEST_ARGS); status=$$?; bash scripts/ceph-s3.sh down; exit $$status
 
@@ -67,4 +75,4 @@ $(BENCHMARKS):
 endif
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache $(AXE_DIR)/node_modules

@@ -1,15 +1,20 @@
-"""Save the README's screenshots under docs/screenshots/ (make screenshots).
+"""Save a screenshot of every page under docs/screenshots/ (make screenshots): phone 390x844 and desktop
+1366x800, Russian and English, named <page>[-<role>]-<phone|desktop>-<ru|en>.png.
 
 Builds a throwaway app (SQLite and local storage in a temporary folder), seeds the demo businesses, files
-two cancellation requests with proofs, serves it on a loopback port and drives Debian's Chromium."""
+cancellation requests with proofs (one pending with thumbnails, one decided, one with a refused file),
+serves it on a loopback port and drives Debian's Chromium through the pages of tests/e2e/site_pages.py,
+the list the accessibility test checks."""
 import io
 import os
+import shutil
 import sys
 import tempfile
 import threading
 from datetime import timedelta
 from pathlib import Path
 
+import pikepdf
 from PIL import Image, ImageDraw
 from werkzeug.serving import make_server
 
@@ -18,6 +23,9 @@ sys.path.insert(0, str(ROOT))
 OUT = ROOT / "docs" / "screenshots"
 CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1366, "height": 800}}
+# Pages whose look differs by role get one screenshot per role; the others are taken as their first role.
+PER_ROLE = {"home", "cancellations", "shift", "account"}
 
 
 def sick_note_jpeg():
@@ -53,78 +61,152 @@ def build(workdir):
     from portal.extensions import db
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir}/shots.db", "SECRET_KEY": "s" * 40,
-                      "MEDIA_LOCAL_ROOT": f"{workdir}/media", "HTMX_CDN": False}, profile="development")
+                      "MEDIA_LOCAL_ROOT": f"{workdir}/media", "HTMX_CDN": False,
+                      # four passes through the sign-in and "forgot password" forms, faster than people would
+                      "LOGIN_RATE_LIMIT": "1000 per minute", "PASSWORD_RESET_RATE_LIMIT": "1000 per minute",
+                      "PASSWORD_RESET_ACCOUNT_RATE_LIMIT": "1000 per minute"}, profile="development")
     with app.app_context():
         from flask_migrate import upgrade
 
         upgrade()
-        file_requests(app)
+        data = file_requests(app, Path(workdir))
         db.session.remove()
-    return app
+    return app, data
 
 
-def file_requests(app):
-    from portal import cancellations
+def _no_pages_pdf():
+    out = io.BytesIO()
+    pikepdf.new().save(out)
+    return out.getvalue()
+
+
+def file_requests(app, workdir):
+    """The demo data plus requests in every state; the namespace site_pages' visits read."""
+    from types import SimpleNamespace
+
+    from portal import api_tokens, cancellations
+    from portal.accounts import links, people
     from portal.demo import seed_demo
     from portal.media import orchestrator
     from portal.media.orchestrator import Upload
+    from portal.media.validation import ValidationError
     from portal.models import User
 
     seed_demo()
     media = orchestrator()
-    for email, reason, files in [
-        ("anna@utro.example", "Заболела, температура 38. Справка из поликлиники во вложении.",
+    user = {email: User.query.filter_by(email=f"{email}@utro.example").one()
+            for email in ("anna", "boris", "vera", "owner", "manager")}
+    filed = {}
+    for who, reason, files in [
+        ("anna", "Заболела, температура 38. Справка из поликлиники во вложении.",
          [("справка.jpg", sick_note_jpeg()), ("больничный.pdf", a_pdf())]),
-        ("boris@utro.example", "Ребёнок заболел, нужно остаться дома.", [("записка.jpg", sick_note_jpeg())]),
+        ("boris", "Ребёнок заболел, нужно остаться дома.", [("записка.jpg", sick_note_jpeg())]),
+        ("vera", "Сдаю экзамен в университете.", [("расписание.jpg", sick_note_jpeg())]),
+        ("anna", "Вызвали в военкомат.", [("повестка.pdf", _no_pages_pdf())]),
     ]:
-        employee = User.query.filter_by(email=email).one()
-        shift = cancellations.cancellable_shifts(employee)[0]
-        validated = [media.check(Upload(io.BytesIO(data), name)) for name, data in files]
-        cancellations.request_cancellation(shift, reason, validated, actor=employee)
+        shift = cancellations.cancellable_shifts(user[who])[0]
+        try:
+            validated = [media.check(Upload(io.BytesIO(data), name)) for name, data in files]
+            filed.setdefault(who, cancellations.request_cancellation(shift, reason, validated, actor=user[who]))
+        except ValidationError:
+            pass  # the refused file stays on Anna's card with its message, the error state
+    cancellations.decide(filed["vera"], True, "Выздоравливайте", actor=user["manager"])
+    invited = people.invite(name="Дарья Новикова", email="darya@utro.example", role="employee", language="ru",
+                            actor=user["owner"])
+    api_tokens.issue(user["owner"].id, "Основное приложение смен", actor=user["owner"])
+    from portal.extensions import db
+
+    db.session.commit()
+    anna = filed["anna"]
+    photo, csv = workdir / "note.jpg", workdir / "week.csv"
+    photo.write_bytes(sick_note_jpeg())
+    csv.write_text("email;date;start;end;place\nanna@utro.example;02.03.2026;09:00;17:00;Бар\n"
+                   "nobody@utro.example;31.02.2026;25:00;17:00;Зал\n", encoding="utf-8")
+    app.config["MAX_CONTENT_LENGTH"] = 256 * 1024  # the 413 page then needs only a small body to show
+    return SimpleNamespace(
+        people={"employee": user["anna"], "manager": user["manager"], "owner": user["owner"]},
+        shift=anna.shift_id, cancellation=anna.id, proof=next(m.id for m in anna.proofs if m.status == "ready"),
+        shift_free=cancellations.cancellable_shifts(user["boris"])[0].id,
+        invitation=links.make_token(invited, "invitation"), reset=links.make_token(user["boris"], "reset"),
+        photo=str(photo), csv=str(csv), max_bytes=app.config["MAX_CONTENT_LENGTH"])
 
 
-def sign_in(page, base, email):
+def sign_in(page, base, user):
     page.goto(f"{base}/login")
-    page.fill("#email", email)
+    page.fill("#email", user.email)
     page.fill("#password", "demo-pass-2026")
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}/")
 
 
-def shoot(base):
+def save(page, path):
+    """A viewport screenshot, quantised to 256 colours: UI pictures stay sharp at a fraction of the bytes."""
+    image = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
+    image.quantize(256, method=Image.Quantize.FASTOCTREE).save(path, optimize=True)
+
+
+def shots():
+    """(visit, role, file stem) of every screenshot."""
+    from tests.e2e.site_pages import VISITS
+
+    for visit in VISITS:
+        roles = visit.roles if visit.name in PER_ROLE else visit.roles[:1]
+        for role in roles:
+            yield visit, role, visit.name + (f"-{role}" if len(roles) > 1 else "")
+
+
+def shoot(base, data):
     from playwright.sync_api import sync_playwright
 
-    OUT.mkdir(parents=True, exist_ok=True)
+    from portal.extensions import db
+
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, locale="ru-RU")
-        page = phone.new_page()
-        sign_in(page, base, "vera@utro.example")
-        page.goto(f"{base}/cancellations/")
-        page.screenshot(path=OUT / "employee-form-phone.png", full_page=True)
-        desktop = browser.new_context(viewport={"width": 1440, "height": 900}, locale="ru-RU")
-        page = desktop.new_page()
-        sign_in(page, base, "owner@utro.example")
-        page.goto(f"{base}/shifts/")
-        page.wait_for_load_state("networkidle")
-        page.screenshot(path=OUT / "owner-week-desktop.png", full_page=False)
-        page.goto(f"{base}/cancellations/")
-        page.wait_for_load_state("networkidle")
-        page.locator("article.cancellation").last.screenshot(path=OUT / "shift-card-proofs.png")
+        for language in ("ru", "en"):
+            for person in data.people.values():
+                person.language = language
+            db.session.commit()
+            for viewport, size in VIEWPORTS.items():
+                pages = {}
+                for visit, role, stem in shots():
+                    if role not in pages:
+                        context = browser.new_context(viewport=size, locale=f"{language}-{language.upper()}")
+                        context.route("https://cdn.jsdelivr.net/**", lambda route: route.abort())
+                        pages[role] = context.new_page()
+                        if role in data.people:
+                            sign_in(pages[role], base, data.people[role])
+                    page = pages[role]
+                    try:
+                        visit.open(page, base, data)
+                    except Exception:
+                        print(f"could not open {visit.name} as {role} ({language}, {viewport}); at {page.url}")
+                        raise
+                    page.wait_for_load_state("networkidle")
+                    save(page, OUT / f"{stem}-{viewport}-{language}.png")
+                for page in pages.values():
+                    page.context.close()
         browser.close()
 
 
 def main():
+    shutil.rmtree(OUT, ignore_errors=True)
+    OUT.mkdir(parents=True)
     with tempfile.TemporaryDirectory() as workdir:
-        app = build(workdir)
+        app, data = build(workdir)
         server = make_server("127.0.0.1", 0, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         try:
-            shoot(f"http://127.0.0.1:{server.server_port}")
+            with app.app_context():
+                from portal.extensions import db
+
+                for person in data.people.values():
+                    db.session.add(person)
+                shoot(f"http://127.0.0.1:{server.server_port}", data)
         finally:
             server.shutdown()
-    for path in sorted(OUT.glob("*.png")):
-        print(f"saved {path.relative_to(ROOT)}")
+    files = sorted(OUT.glob("*.png"))
+    size = sum(f.stat().st_size for f in files) // 1024
+    print(f"saved {len(files)} screenshots in {OUT.relative_to(ROOT)}, {size} KB")
 
 
 if __name__ == "__main__":

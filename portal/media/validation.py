@@ -156,7 +156,9 @@ def _pdf_refusal(kind):
         return ValidationError(_l("This PDF is protected by a password. Please send a copy without a password, "
                                   "or a photo of the document."), code="pdf_password")
     if kind == "no_pages":
-        return ValidationError(_l("The PDF has no pages."), code="pdf_no_pages")
+        # Not damaged: qpdf and PDFium both open it, it just holds nothing to look at.
+        return ValidationError(_l("This PDF has no pages, so there is nothing in it to see. Please send the PDF "
+                                  "with the document in it, or a photo of the document."), code="pdf_no_pages")
     if kind == "damaged":
         return ValidationError(_l("The PDF is damaged and cannot be opened. %(resend)s", resend=RESEND),
                                code="pdf_damaged")

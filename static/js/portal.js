@@ -168,7 +168,7 @@
   // A link marked data-lightbox opens in the page's <dialog> (Esc closes, Tab stays inside) instead of a new
   // tab; the image still comes through the link's audited /media/<id>/view URL. Arrows and swipes move
   // between the photos of the same request; a click on the photo zooms it to full size and back.
-  var box = { items: [], index: 0 };
+  var box = { items: [], index: 0, opener: null };
 
   function lightboxPart(name) { return document.querySelector("#lightbox [data-lightbox-" + name + "]"); }
 
@@ -194,7 +194,13 @@
       event.preventDefault();
       box.items = Array.prototype.slice.call((link.closest(".proofs") || document).querySelectorAll("a[data-lightbox]"));
       showProof(box.items.indexOf(link));
+      box.opener = link;
       dialog.showModal();
+      if (!dialog.dataset.bound) {
+        dialog.dataset.bound = "1";
+        // Esc, Close or the backdrop: the focus goes back to the thumbnail that opened it.
+        dialog.addEventListener("close", function () { if (box.opener) box.opener.focus(); });
+      }
       return;
     }
     if (!dialog || !dialog.open) return;
@@ -210,7 +216,20 @@
     if (!dialog || !dialog.open) return;
     if (event.key === "ArrowLeft") showProof(box.index - 1);
     else if (event.key === "ArrowRight") showProof(box.index + 1);
+    else if (event.key === "Tab") keepFocusIn(dialog, event);
   });
+
+  // A modal dialog lets Tab leave for the browser's own toolbar after its last control; wrap instead.
+  function keepFocusIn(dialog, event) {
+    var controls = Array.prototype.filter.call(dialog.querySelectorAll("a[href], button"), function (control) {
+      return !control.hidden && !control.disabled;
+    });
+    if (!controls.length) return;
+    var first = controls[0], last = controls[controls.length - 1];
+    var outside = !dialog.contains(document.activeElement);
+    if (event.shiftKey && (document.activeElement === first || outside)) { last.focus(); event.preventDefault(); }
+    else if (!event.shiftKey && (document.activeElement === last || outside)) { first.focus(); event.preventDefault(); }
+  }
 
   var swipeStart = null;
   document.addEventListener("pointerdown", function (event) {

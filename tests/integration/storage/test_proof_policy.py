@@ -4,6 +4,7 @@ one canonical, upright image; benign PDFs accepted."""
 import io
 from collections import defaultdict
 
+import pikepdf
 import pytest
 
 from portal.extensions import db
@@ -76,6 +77,29 @@ def test_every_active_pdf_is_refused_with_its_message_and_nothing_is_stored(requ
     refused = db.session.execute(db.select(db.func.count(MediaObject.id))
                                  .where(MediaObject.status == "refused")).scalar()
     assert refused == len(BY_KIND[kind])  # each one is on the employee's card with its message
+
+
+def _no_pages_pdf():
+    """A well-formed PDF whose page tree is empty (qpdf opens it, PDFium shows nothing)."""
+    out = io.BytesIO()
+    pikepdf.new().save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("language, words", [
+    ("en", "This PDF has no pages, so there is nothing in it to see."),
+    ("ru", "В этом PDF нет ни одной страницы: смотреть в нём нечего."),
+])
+def test_a_pdf_without_pages_is_refused_as_such_in_the_uploaders_language(request_case, language, words):
+    request_case.employee.language = language
+    db.session.commit()
+    with pytest.raises(ValidationError) as refused:
+        _store(request_case, _no_pages_pdf(), "empty.pdf")
+    assert refused.value.code == "pdf_no_pages"
+    row = db.session.execute(db.select(MediaObject).where(MediaObject.status == "refused")).scalar_one()
+    assert row.refusal_code == "pdf_no_pages" and words in row.refusal_message
+    assert "damaged" not in row.refusal_message and "password" not in row.refusal_message
+    assert "повреж" not in row.refusal_message and "парол" not in row.refusal_message
 
 
 @pytest.mark.parametrize("case", adversarial_images.IMAGE_CASES, ids=lambda c: c.name)
