@@ -70,6 +70,8 @@ FIELDS = {
     ("health.healthz", "GET"): Fields(query=("deep",)),
     ("metrics.metrics", "GET"): Fields(),
     ("local_media.serve", "GET"): Fields(query=("expires", "download", "signature")),
+    ("local_media.upload", "POST"): Fields(extra_form=("key", "Content-Type", "x-amz-meta-uploader-id", "policy"),
+                                           files=("file",)),
     ("account.index", "GET"): Fields(),
     ("account.profile", "POST"): Fields(form=ProfileForm),
     ("account.password", "POST"): Fields(form=PasswordChangeForm),
