@@ -55,9 +55,10 @@ test-ceph: install-dev translations  ## the whole suite with the storage tests o
 screenshots: install-dev translations  ## save the README's screenshots under docs/screenshots/
 	$(PY) scripts/screenshots.py
 
-# `make bench` runs the upload benchmark, `make bench pages` the page benchmark (PostgreSQL: see docs/performance.md);
+# `make bench` runs the upload benchmark, `make bench pages` the page benchmark (PostgreSQL: see docs/performance.md),
+# `make bench direct` the direct-upload benchmark (docs/benchmarks.md);
 # BENCH_ARGS=--smoke runs one quick repetition, as CI does.
-BENCHMARKS := upload pages
+BENCHMARKS := upload pages direct
 bench: install-dev  ## the upload benchmark; `make bench pages` for the pages at 1k-1M rows (docs/performance.md)
 	$(PY) -m bench $(or $(filter $(BENCHMARKS),$(MAKECMDGOALS)),upload) $(BENCH_ARGS)
 
