@@ -5,6 +5,7 @@ Views call these; issue_slot commits its slot row. Taking the files in (the slot
 rows, the job) happens in cancellations.request_cancellation / add_proofs, like a form upload.
 """
 import math
+import re
 import time
 
 from flask import current_app
@@ -22,6 +23,9 @@ from .media.orchestrator import SLOT_FINISH_GRACE, Arrived, SlotError
 from .media.storage import ObjectNotFoundError
 from .media.validation import ALLOWED_TYPES, STORED_TYPES, clean_display_name, type_refusal
 from .models import UploadSlot, utcnow
+
+NOT_YOURS = _l("An upload is not yours, was already used or has expired. Choose the file again.")
+SLOT_NAME = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
 class SlotThrottledError(Exception):
     """Too many slots asked for by one person; retry_after is in seconds."""
@@ -92,12 +96,14 @@ def arrived(actor, slot_uuids, *, cancellation=None):
     posted under the actor's id). SlotError, with nothing taken in, for anything else."""
     if len(set(slot_uuids)) != len(slot_uuids):
         raise SlotError(_l("An upload was named twice. Choose the files again."))
+    if not all(SLOT_NAME.fullmatch(name) for name in slot_uuids):  # only names keys.new_uuid() could have made
+        raise SlotError(NOT_YOURS)
     slots = {slot.uuid: slot for slot in db.session.execute(db.select(UploadSlot).where(
         UploadSlot.uuid.in_(slot_uuids), UploadSlot.user_id == actor.id, UploadSlot.owner_id == actor.owner_id,
         UploadSlot.cancellation_id == (cancellation.id if cancellation is not None else None),
         UploadSlot.claimed_at.is_(None), UploadSlot.expires_at > utcnow() - SLOT_FINISH_GRACE)).scalars()}
     if len(slots) != len(slot_uuids):
-        raise SlotError(_l("An upload is not yours, was already used or has expired. Choose the file again."))
+        raise SlotError(NOT_YOURS)
     return [_looked_at(actor, slots[uuid]) for uuid in slot_uuids]
 
 
