@@ -21,7 +21,9 @@ from .media import keys, orchestrator
 from .media.disposition import download_name
 from .media.orchestrator import SLOT_FINISH_GRACE, Arrived, SlotError
 from .media.storage import ObjectNotFoundError
-from .media.validation import ALLOWED_TYPES, STORED_TYPES, clean_display_name, type_refusal
+from .media.validation import ALLOWED_TYPES, STORED_TYPES, clean_display_name, sniff, type_refusal
+
+HEAD_BYTES = 65536  # what libmagic needs to name a type, as the form upload's check reads
 from .models import UploadSlot, utcnow
 
 NOT_YOURS = _l("An upload is not yours, was already used or has expired. Choose the file again.")
@@ -108,13 +110,23 @@ def arrived(actor, slot_uuids, *, cancellation=None):
 
 
 def _looked_at(actor, slot):
+    store, key = orchestrator().storage, keys.incoming_key(slot.owner_id, slot.uuid)
     try:
-        stored = orchestrator().storage.stat(keys.incoming_key(slot.owner_id, slot.uuid))
+        stored = store.stat(key)
     except ObjectNotFoundError:
         raise SlotError(_l("%(name)s did not arrive. Choose it again.", name=slot.filename)) from None
     if not (1 <= stored.size <= current_app.config["MEDIA_MAX_UPLOAD_BYTES"]
             and stored.content_type == slot.content_type
             and stored.metadata.get("uploader-id") == str(actor.id)):
         raise SlotError(_l("%(name)s is not the file this upload was for. Choose it again.", name=slot.filename))
+    # The browser names the type from the file's name: read the first bytes, as a form upload's check does, so a
+    # web page called note.jpg is refused at once, next to the form, instead of on the card after the worker.
+    body = store.open(key)
+    try:
+        head = body.read(HEAD_BYTES)
+    finally:
+        body.close()
+    if sniff(head) != slot.content_type:
+        raise SlotError(f"{slot.filename}: {type_refusal()}")
     return Arrived(slot_id=slot.id, uuid=slot.uuid, content_type=slot.content_type, size=stored.size,
                    display_name=slot.filename)

@@ -10,14 +10,14 @@ from portal.extensions import db
 from portal.media import keys, storage
 from portal.media.maintenance import repair, verify
 from portal.models import MediaObject, ShiftCancellation, UploadSlot, utcnow
-from tests.conftest import Auth, World
-from tests.media_fixtures import jpeg_bytes, pdf_bytes
+from tests.conftest import Auth, Factory, World
+from tests.media_fixtures import jpeg_bytes, pdf_bytes, png_bytes
 
 
 @pytest.fixture
 def world(media_app):
     media_app.config["MEDIA_DIRECT_UPLOAD"] = True
-    return World(__import__("tests.conftest", fromlist=["Factory"]).Factory())
+    return World(Factory())
 
 
 def signed_in(app, user):
@@ -127,14 +127,34 @@ def test_a_file_posted_with_another_type_than_its_slot_is_refused(media_app, wor
     assert nothing_taken(world)
 
 
-def test_bytes_of_another_kind_than_declared_are_refused_by_the_worker(media_app, world):
+def test_bytes_of_another_kind_than_declared_are_refused_at_the_finish(media_app, world):
     client = signed_in(media_app, world.a.emp1)
-    slot = uploaded(client, jpeg_bytes(), "image/png", filename="fake.png")
-    assert send_request(client, world.a.shift1, [slot["slot"]]).status_code == 302
+    slot = uploaded(client, b"<html><script>alert(1)</script></html>", "image/jpeg", filename="note.jpg")
+    response = send_request(client, world.a.shift1, [slot["slot"]])
+    assert response.status_code == 422 and "not accepted" in response.get_data(as_text=True)
+    assert nothing_taken(world)
+
+
+def test_the_worker_refuses_bytes_of_another_kind_than_its_row_was_made_for(media_app, world):
+    """Bytes swapped after the app's look (a second POST while the policy lives): the worker's full check sees it."""
+    from portal import cancellations
+    from portal.media.orchestrator import Arrived
+
+    case = Factory().pending_request()
+    media_uuid = keys.new_uuid()
+    storage().put(keys.incoming_key(case.owner.id, media_uuid), io.BytesIO(jpeg_bytes()), content_type="image/png",
+                  metadata={"uploader-id": str(case.employee.id)})
+    slot = UploadSlot(uuid=media_uuid, owner_id=case.owner.id, user_id=case.employee.id, filename="scan.png",
+                      cancellation_id=case.cancellation.id, content_type="image/png",
+                      expires_at=utcnow() + timedelta(minutes=5))
+    db.session.add(slot)
+    db.session.commit()
+    arrived = Arrived(slot_id=slot.id, uuid=media_uuid, content_type="image/png", size=100, display_name="scan.png")
+    [row] = cancellations.add_proofs(case.cancellation, [arrived], actor=case.employee)  # processed inline
     db.session.expire_all()
-    row = db.session.execute(db.select(MediaObject)).scalar_one()
+    row = db.session.get(MediaObject, row.id)
     assert row.status == "refused" and row.refusal_code == "type"
-    assert db.session.execute(db.select(ShiftCancellation)).scalar_one().submitted_at is None
+    assert db.session.get(UploadSlot, slot.id).claimed_at is not None
 
 
 def test_slots_for_a_request_count_against_its_cap(media_app, world):
