@@ -425,6 +425,9 @@
   }, true);
 
   document.addEventListener("htmx:afterRequest", function (event) {
-    resetDirect(event.detail.elt, event.detail.successful);
+    // not event.detail.successful: the handler above marks our 4xx answers as no error, so they are swapped
+    var status = event.detail.xhr.status;
+    resetDirect(event.detail.elt, status >= 200 && status < 300);  // 0: aborted by the form's Cancel
   });
+  document.addEventListener("htmx:xhr:abort", function (event) { resetDirect(event.target, false); });
 })();
