@@ -197,4 +197,5 @@ class LocalMediaStorage:
             ("public access block", "not needed: files are served only through signed app URLs"),
             ("default encryption", "not supported by this provider (use disk encryption)"),
             ("lifecycle", "not supported by this provider"),
+            ("cors", f"not needed: browsers post uploads to the app's own {UPLOAD_PATH}"),
         ]
