@@ -63,9 +63,10 @@ test-ceph: install-dev translations browser-deps  ## the whole suite with the st
 screenshots: install-dev translations  ## save the README's screenshots under docs/screenshots/
 	$(PY) scripts/screenshots.py
 
-# `make bench` runs the upload benchmark, `make bench pages` the page benchmark (PostgreSQL: see docs/performance.md);
-# BENCH_ARGS=--smoke runs one quick repetition, as CI does.
-BENCHMARKS := upload concurrent pages export
+# `make bench` runs the upload benchmark; `make bench NAME` another one: concurrent (50 uploads through gunicorn and
+# workers), direct (browser to store), pages (1k-1M rows), export (a person's ZIP). PostgreSQL for pages and
+# concurrent: BENCH_DATABASE_URL (docs/performance.md, docs/benchmarks.md). BENCH_ARGS=--smoke: one quick run, as CI.
+BENCHMARKS := upload concurrent direct pages export
 bench: install-dev  ## the upload benchmark; `make bench pages` for the pages at 1k-1M rows (docs/performance.md)
 	$(PY) -m bench $(or $(filter $(BENCHMARKS),$(MAKECMDGOALS)),upload) $(BENCH_ARGS)
 

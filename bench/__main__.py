@@ -1,10 +1,10 @@
-"""`python -m bench [upload|concurrent|pages|export] [--smoke] [...]`: run one benchmark (upload when none is named); --smoke runs
+"""`python -m bench [upload|concurrent|direct|pages|export] [--smoke] [...]`: run one benchmark (upload when none is named); --smoke runs
 one repetition on the smallest data, for CI. Figures and how to read them: docs/benchmarks.md, docs/performance.md."""
 import sys
 
 from . import common  # noqa: F401  (puts the repository on sys.path, keeps a developer's .env out)
 
-BENCHMARKS = ("upload", "concurrent", "pages", "export")
+BENCHMARKS = ("upload", "concurrent", "direct", "pages", "export")
 
 
 def main(argv):
@@ -24,6 +24,10 @@ def main(argv):
         from . import concurrent
 
         concurrent.run(smoke="--smoke" in rest)
+    elif name == "direct":
+        from . import direct
+
+        direct.run(smoke="--smoke" in rest)
     else:
         from . import pages
 

@@ -24,7 +24,7 @@ def create_app(config=None, profile=None):
     app.url_map.converters["external_id"] = ExternalIdConverter
     _init_extensions(app)
     _register_blueprints(app)
-    from . import assets, cli, error_pages, jobs, logs, mail, media, security_headers, template_helpers
+    from . import assets, cli, error_pages, jobs, logs, mail, media, security_headers, template_helpers, uploads
 
     assets.init_app(app)
     jobs.init_app(app)
@@ -34,6 +34,7 @@ def create_app(config=None, profile=None):
     template_helpers.init_app(app)
     error_pages.init_app(app)
     media.init_app(app)
+    uploads.init_app(app)
     cli.init_app(app)
     return app
 
@@ -59,13 +60,14 @@ def _register_blueprints(app):
     from .api.v1 import bp as api_v1_bp
     from .auth import bp as auth_bp
     from . import metrics
-    from .web import account, api, api_tokens, audit, cancellations, health, home, language, local_media, media
-    from .web import exports, my_data, retention, schedule, shifts, staff, storage
+    from .web import account, api, api_tokens, audit, cancellations, direct_uploads, exports, health, home, language
+    from .web import local_media, media, my_data, retention, schedule, shifts, staff, storage
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(local_media.bp)
     app.register_blueprint(api_v1_bp)
-    for module in (account, api, api_tokens, audit, cancellations, health, media, storage, metrics, staff, language):
+    for module in (account, api, api_tokens, audit, cancellations, direct_uploads, health, media, storage, metrics,
+                   staff, language):
         app.register_blueprint(module.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(shifts.bp)

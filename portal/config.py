@@ -136,6 +136,10 @@ def media_settings():
         "MEDIA_LOCAL_ROOT": _env("MEDIA_LOCAL_ROOT"),
         "MEDIA_MAX_UPLOAD_BYTES": _env_int("MEDIA_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, 1),
         "MEDIA_MAX_FILES": _env_int("MEDIA_MAX_FILES", 5, 1),
+        "MEDIA_DIRECT_UPLOAD": _env_bool("MEDIA_DIRECT_UPLOAD", True),  # off: files go through the app
+        "MEDIA_UPLOAD_SLOT_MINUTES": _env_int("MEDIA_UPLOAD_SLOT_MINUTES", 10, 1),
+        "MEDIA_UPLOAD_SLOT_RATE_LIMIT": _env("MEDIA_UPLOAD_SLOT_RATE_LIMIT", "60 per 10 minutes"),
+        "MEDIA_CORS_ORIGINS": _env("MEDIA_CORS_ORIGINS", ""),
         "MEDIA_MAX_IMAGE_PIXELS": _env_int("MEDIA_MAX_IMAGE_PIXELS", 50_000_000, 1),
         "MEDIA_URL_TTL_OWNER": _env_int("MEDIA_URL_TTL_OWNER", 300, 1),
         "MEDIA_URL_TTL_MANAGER": _env_int("MEDIA_URL_TTL_MANAGER", 120, 1),

@@ -316,6 +316,22 @@ class BusinessDay(db.Model):
     uploads: Mapped[int] = mapped_column(sa.Integer, default=0)
     bytes: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     rejections: Mapped[int] = mapped_column(sa.Integer, default=0)
+class UploadSlot(db.Model):
+    """One file a browser may post straight to the store (incoming/{owner_id}/{uuid}); claimed once, by its user."""
+
+    __tablename__ = "upload_slots"
+    __table_args__ = (sa.Index("ix_upload_slots_user_open", "user_id", "claimed_at", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(sa.String(36), unique=True)
+    owner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    cancellation_id: Mapped[int | None] = mapped_column()  # None: for a request not sent yet
+    content_type: Mapped[str] = mapped_column(sa.String(100))
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ApiToken(db.Model):

@@ -30,10 +30,11 @@ def _security_headers(response):
     cdn = f" {HTMX_CDN_URL}" if current_app.config["HTMX_CDN"] else ""
     nonce = g.get("csp_nonce", "")
     media = media_origins(current_app.config)
+    uploads = media if current_app.config["MEDIA_DIRECT_UPLOAD"] else ""  # the browser posts proofs to the store
     response.headers.setdefault(
         "Content-Security-Policy",
         f"default-src 'self'; script-src 'self' 'nonce-{nonce}'{cdn}; style-src 'self'; "
-        f"img-src 'self' data: blob:{media}; frame-src 'self'{media}; connect-src 'self'; "
+        f"img-src 'self' data: blob:{media}; frame-src 'self'{media}; connect-src 'self'{uploads}; "
         "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
     )
     response.headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -9,10 +9,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlencode
 
-from .storage import ObjectNotFoundError, StorageError, StoredObject
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from .storage import ObjectNotFoundError, StorageError, StoredObject, UploadSlot
 
 URL_PATH = "/local-media/"
+UPLOAD_PATH = "/local-media-upload"
 SIGNATURE_PARAM = "signature"
+
+
+class PostRefusedError(StorageError):
+    """A form POST to the local upload endpoint that its slot does not allow (what S3 answers with 403/400)."""
 
 
 class LocalMediaStorage:
@@ -22,6 +29,7 @@ class LocalMediaStorage:
         self.root = (Path(root) / bucket).resolve()
         self._secret = hashlib.sha256(b"local-media-url:" + secret_key.encode()).digest()
         self.public_base_url = (public_base_url or "").rstrip("/")
+        self._policies = URLSafeSerializer(secret_key, salt="local-media-upload-policy")
 
     @classmethod
     def from_settings(cls, settings):
@@ -151,6 +159,36 @@ class LocalMediaStorage:
 
     def warm_up(self):
         """Nothing to build: files are opened when used."""
+    def upload_slot(self, key, *, content_type, max_bytes, metadata, expires_in, now=None):
+        """The app's upload endpoint and a signed policy (key, type, size, metadata, expiry), like an S3 POST."""
+        self._path(key)
+        expires = int(now if now is not None else time.time()) + int(expires_in)
+        meta = {f"x-amz-meta-{name}": value for name, value in metadata.items()}
+        policy = self._policies.dumps({"key": key, "type": content_type, "max": int(max_bytes), "meta": meta,
+                                       "expires": expires})
+        return UploadSlot(key=key, url=f"{self.public_base_url}{UPLOAD_PATH}",
+                          fields={"key": key, "Content-Type": content_type, **meta, "policy": policy},
+                          expires_at=datetime.fromtimestamp(expires, timezone.utc))
+
+    def accept_post(self, fields, stream, *, now=None):
+        """Store a posted file when its form matches a valid, fresh policy exactly; PostRefusedError otherwise."""
+        try:
+            policy = self._policies.loads(fields.get("policy") or "")
+        except BadSignature:
+            raise PostRefusedError("The upload policy is not valid.", operation="post") from None
+        if (now if now is not None else time.time()) > policy["expires"]:
+            raise PostRefusedError("The upload policy has expired.", operation="post")
+        if fields.get("key") != policy["key"] or fields.get("Content-Type") != policy["type"] or any(
+                fields.get(name) != value for name, value in policy["meta"].items()):
+            raise PostRefusedError("The form does not match its upload policy.", operation="post", key=fields.get("key"))
+        start = stream.tell()
+        size = stream.seek(0, 2) - start
+        stream.seek(start)
+        if not 1 <= size <= policy["max"]:
+            raise PostRefusedError("The file's size is outside the policy's range.", operation="post",
+                                   key=policy["key"])
+        metadata = {name.removeprefix("x-amz-meta-"): value for name, value in policy["meta"].items()}
+        return self.put(policy["key"], stream, content_type=policy["type"], metadata=metadata)
 
     def setup(self, settings):
         """Create the folder; say which bucket features a folder cannot have."""
@@ -162,4 +200,5 @@ class LocalMediaStorage:
             ("public access block", "not needed: files are served only through signed app URLs"),
             ("default encryption", "not supported by this provider (use disk encryption)"),
             ("lifecycle", "not supported by this provider"),
+            ("cors", f"not needed: browsers post uploads to the app's own {UPLOAD_PATH}"),
         ]

@@ -4,10 +4,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from ..extensions import db
-from ..models import MediaObject, ShiftCancellation, utcnow
+from ..models import MediaObject, ShiftCancellation, UploadSlot, utcnow
 from . import counters, daily, images
-from .keys import CONTEXT_PREFIXES, INCOMING_PREFIX
-from .orchestrator import put_thumbnail
+from .keys import CONTEXT_PREFIXES, INCOMING_PREFIX, incoming_key
+from .orchestrator import SLOT_FINISH_GRACE, put_thumbnail
 
 
 @dataclass
@@ -70,7 +70,7 @@ def verify(storage, *, grace=UNFINISHED_GRACE, check_content=True, progress=lamb
     rows = db.session.execute(db.select(MediaObject).order_by(MediaObject.id)).scalars().all()
     listed = _listing(storage, progress)
     known = {k for row in rows for k in (row.storage_key, row.thumbnail_key) if k}
-    waiting = {row.incoming_key for row in rows if row.status == "processing"}
+    waiting = {row.incoming_key for row in rows if row.status == "processing"} | _open_slot_keys()
     for row in rows:
         findings.extend(_check_row(storage, row, listed, cutoff, check_content))
         progress(1)
@@ -138,8 +138,15 @@ def _has_row(key):
         (MediaObject.storage_key == key) | (MediaObject.thumbnail_key == key))).first() is not None
 
 
+def _open_slot_keys():
+    """Incoming keys a browser may still post to, or finish: their slots are open (direct upload)."""
+    return {incoming_key(owner_id, uuid) for owner_id, uuid in db.session.execute(
+        db.select(UploadSlot.owner_id, UploadSlot.uuid).where(
+            UploadSlot.claimed_at.is_(None), UploadSlot.expires_at > utcnow() - SLOT_FINISH_GRACE))}
+
+
 def _awaited(key):
-    return db.session.execute(db.select(MediaObject.id).where(
+    return key in _open_slot_keys() or db.session.execute(db.select(MediaObject.id).where(
         MediaObject.incoming_key == key, MediaObject.status == "processing")).first() is not None
 
 

@@ -17,7 +17,7 @@ from flask_babel import force_locale
 
 from .. import audit, metrics
 from ..extensions import db
-from ..models import MediaObject, utcnow
+from ..models import MediaObject, UploadSlot, utcnow
 from . import counters, daily, disposition, images, keys, validation
 from .storage import StorageError, StorageUnavailableError, StoredObject
 
@@ -30,6 +30,31 @@ class Upload:
 
     stream: object
     filename: str
+
+
+# An upload that started just before its slot's policy expired may end a little later; the slot still takes it in
+# (and verify leaves its object alone) this much longer.
+SLOT_FINISH_GRACE = timedelta(minutes=5)
+
+
+class SlotError(Exception):
+    """A direct upload cannot be given a slot or taken in; the message is for the employee."""
+
+
+@dataclass(frozen=True)
+class Arrived:
+    """A file the browser posted straight to its slot's incoming key, as the app's own HEAD saw it."""
+
+    slot_id: int
+    uuid: str
+    content_type: str
+    size: int
+    display_name: str
+
+    @property
+    def stored_type(self):
+        """The type the worker stores it as (HEIC becomes JPEG)."""
+        return validation.STORED_TYPES.get(self.content_type, self.content_type)
 
 
 @dataclass(frozen=True)
@@ -84,13 +109,18 @@ class MediaOrchestrator:
         """Put each checked file under incoming/ and add its processing row to the session (not committed).
 
         On a storage failure nothing stays: the objects already put are deleted (unless the store is down,
-        when verify finds them as unclaimed incoming objects and the lifecycle rule expires them)."""
+        when verify finds them as unclaimed incoming objects and the lifecycle rule expires them). Files that
+        arrived through a slot are already in place: their slots are claimed first, once (SlotError if taken)."""
+        self._claim_slots([item for item in files if isinstance(item, Arrived)])
         rows, put = [], []
         try:
             for checked in files:
-                row = self._processing_row(context, owner_id, subject_id, shift_id, checked, actor)
-                put.append(self.storage.put(row.incoming_key, checked.stream, content_type=checked.content_type,
-                                            metadata={"uploader-id": str(actor.id), "media-uuid": row.uuid}))
+                arrived = isinstance(checked, Arrived)
+                row = self._processing_row(context, owner_id, subject_id, shift_id, checked, actor,
+                                           checked.uuid if arrived else keys.new_uuid())
+                if not arrived:
+                    put.append(self.storage.put(row.incoming_key, checked.stream, content_type=checked.content_type,
+                                                metadata={"uploader-id": str(actor.id), "media-uuid": row.uuid}))
                 rows.append(row)
         except StorageError as error:
             metrics.UPLOADS.labels("failed").inc(len(files))
@@ -103,8 +133,19 @@ class MediaOrchestrator:
         db.session.add_all(rows)
         return rows
 
-    def _processing_row(self, context, owner_id, subject_id, shift_id, checked, actor):
-        media_uuid = keys.new_uuid()
+    @staticmethod
+    def _claim_slots(arrived):
+        """Mark the slots used, in the caller's transaction: a slot brings its file to one request, once."""
+        if not arrived:
+            return
+        claimed = db.session.execute(
+            db.update(UploadSlot).where(UploadSlot.id.in_([item.slot_id for item in arrived]),
+                                        UploadSlot.claimed_at.is_(None))
+            .values(claimed_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+        if claimed != len(arrived):
+            raise SlotError("an upload slot was already used")
+
+    def _processing_row(self, context, owner_id, subject_id, shift_id, checked, actor, media_uuid):
         key = keys.media_key(context, owner_id, shift_id or subject_id, media_uuid, checked.stored_type)
         return MediaObject(
             uuid=media_uuid, status="processing", owner_id=owner_id, context=context, subject_id=subject_id,
@@ -144,6 +185,8 @@ class MediaOrchestrator:
         checked = validation.validate(data, row.original_filename,
                                       max_bytes=self.settings["MEDIA_MAX_UPLOAD_BYTES"],
                                       max_pixels=self.settings["MEDIA_MAX_IMAGE_PIXELS"])
+        if checked.content_type != row.content_type:  # a direct upload declared one type and sent another
+            raise validation.ValidationError(validation.type_refusal(), code="type")
         unchanged = checked.data is data
         del data  # from here on only checked.data holds the upload
         prepared = images.prepare(checked.data, checked.content_type)

@@ -1,12 +1,13 @@
 """S3MediaStorage: any S3-compatible store (MinIO, AWS S3, Yandex, Selectel, VK Cloud, Ceph RGW) via boto3."""
 import threading
+from datetime import datetime, timedelta, timezone
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError as BotoConnectionError, HTTPClientError
 
 from .disposition import content_disposition
-from .storage import ObjectNotFoundError, StorageError, StorageUnavailableError, StoredObject
+from .storage import ObjectNotFoundError, StorageError, StorageUnavailableError, StoredObject, UploadSlot
 
 NOT_FOUND = {"404", "NoSuchKey", "NotFound", "NoSuchVersion"}
 DENIED = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "Forbidden", "403"}
@@ -161,6 +162,20 @@ class S3MediaStorage:
                 "get_object", Params=params, ExpiresIn=int(expires_in))
         except (BotoCoreError, ClientError) as exc:
             raise self._fail(exc, "presign", key) from exc
+
+    def upload_slot(self, key, *, content_type, max_bytes, metadata, expires_in):
+        """A SigV4 POST policy pinning the key, the type, the metadata and the size range (the store enforces it)."""
+        meta = {f"x-amz-meta-{name}": value for name, value in metadata.items()}
+        fields = {"Content-Type": content_type, **meta}
+        conditions = [{"Content-Type": content_type}, ["content-length-range", 1, int(max_bytes)],
+                      *({name: value} for name, value in meta.items())]
+        try:
+            post = self._client(self.public_base_url).generate_presigned_post(
+                self.bucket, key, Fields=fields, Conditions=conditions, ExpiresIn=int(expires_in))
+        except (BotoCoreError, ClientError) as exc:
+            raise self._fail(exc, "presign post", key) from exc
+        return UploadSlot(key=key, url=post["url"], fields=post["fields"],
+                          expires_at=datetime.now(timezone.utc) + timedelta(seconds=int(expires_in)))
 
     def iter_objects(self, prefix=""):
         """Every object under prefix, page by page."""

@@ -108,6 +108,21 @@ def _apply_lifecycle(client, storage, settings, lines):
     return ", ".join(r["ID"] for r in rules[:2])
 
 
+def _cors(client, storage, settings):
+    """Let browsers on the portal's own origins post proofs to the bucket (direct upload), or say that they
+    reach it through the front proxy's same-origin path instead."""
+    origins = [origin.strip().rstrip("/") for origin in settings.get("MEDIA_CORS_ORIGINS", "").split(",")
+               if origin.strip()]
+    if not origins:
+        return ("none: browsers post uploads through a same-origin path (MEDIA_STORAGE_PUBLIC_BASE_URL on the "
+                "portal's own address, the front proxy's /media-store/); set MEDIA_CORS_ORIGINS to allow the "
+                "portal's origin instead")
+    client.put_bucket_cors(Bucket=storage.bucket, CORSConfiguration={"CORSRules": [{
+        "ID": "portal-direct-upload", "AllowedOrigins": origins, "AllowedMethods": ["POST"],
+        "AllowedHeaders": ["*"], "MaxAgeSeconds": 3600}]})
+    return "POST from " + ", ".join(origins)
+
+
 def setup_bucket(storage, client, settings):
     """Bring the bucket to the state the portal expects; return (step, outcome) lines."""
     lines = []
@@ -119,4 +134,5 @@ def setup_bucket(storage, client, settings):
         Bucket=storage.bucket, ServerSideEncryptionConfiguration={
             "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}) and "AES256")
     _step(lines, storage, "lifecycle", lambda: _apply_lifecycle(client, storage, settings, lines))
+    _step(lines, storage, "cors", lambda: _cors(client, storage, settings))
     return lines

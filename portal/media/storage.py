@@ -36,6 +36,17 @@ class StoredObject:
     is_delete_marker: bool = False  # for iter_versions: a delete marker hides the key (size 0)
 
 
+@dataclass(frozen=True)
+class UploadSlot:
+    """Where and how a browser posts one file straight to the store: a multipart form POST to url with these
+    fields first and the file last (the field named "file"); the store refuses anything the slot does not allow."""
+
+    key: str
+    url: str
+    fields: dict[str, str]
+    expires_at: datetime
+
+
 class MediaStorage(Protocol):
     """A handful of verbs; every provider answers them the same way."""
 
@@ -60,6 +71,11 @@ class MediaStorage(Protocol):
                       cache_seconds: int | None = None) -> str:
         """A URL that serves the object for expires_in seconds: inline, or as a download named download_name;
         with cache_seconds, the response may stay in the browser's private cache that long."""
+
+    def upload_slot(self, key: str, *, content_type: str, max_bytes: int, metadata: dict[str, str],
+                    expires_in: int) -> UploadSlot:
+        """A presigned form POST that stores exactly one file under key, of this content type, 1..max_bytes long,
+        with this metadata, if it starts within expires_in seconds."""
 
     def iter_objects(self, prefix: str = "") -> Iterator[StoredObject]:
         """Every object whose key starts with prefix (metadata not loaded)."""

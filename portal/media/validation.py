@@ -33,6 +33,11 @@ ALLOWED_HINT = _l("Allowed: JPEG, PNG, WebP or HEIC photos and PDF documents.")
 MAX_DISPLAY_NAME = 200
 
 
+def type_refusal():
+    """The message for a file of a kind we do not take."""
+    return _l("This kind of file is not accepted. %(hint)s", hint=ALLOWED_HINT)
+
+
 class ValidationError(ValueError):
     """The file cannot be stored; str(error) is the message for the user."""
 
@@ -209,7 +214,7 @@ def check_upload(stream, filename, *, max_bytes, max_pixels):
     content_type = sniff(stream.read(65536))
     stream.seek(start)
     if content_type not in ALLOWED_TYPES:
-        raise ValidationError(_l("This kind of file is not accepted. %(hint)s", hint=ALLOWED_HINT), code="type")
+        raise ValidationError(type_refusal(), code="type")
     if content_type != "application/pdf":  # a PDF's header is its sniffed type; its structure is the worker's
         _check_image_header(stream, content_type, max_pixels)
         stream.seek(start)
@@ -226,7 +231,7 @@ def validate(data, filename, *, max_bytes, max_pixels):
         raise _too_large(max_bytes)
     content_type = sniff(data)
     if content_type not in ALLOWED_TYPES:
-        raise ValidationError(_l("This kind of file is not accepted. %(hint)s", hint=ALLOWED_HINT), code="type")
+        raise ValidationError(type_refusal(), code="type")
     if content_type == "application/pdf":
         data = _check_pdf(data)
     else:

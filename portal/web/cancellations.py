@@ -4,14 +4,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import jobs, metrics
+from .. import jobs, metrics, uploads
 from .. import cancellations as workflow
 from ..auth.guards import roles_required, tenant_get_or_404
 from ..inputs import MAX_ID
 from ..extensions import db
 from ..error_pages import BadInputError
 from ..media import daily, orchestrator
-from ..media.orchestrator import Upload
+from ..media.orchestrator import SlotError, Upload
 from ..media.storage import StorageError
 from ..media.validation import ValidationError, clean_display_name
 from ..models import Shift, ShiftCancellation
@@ -35,23 +35,30 @@ def _already_decided():
     return _("This request has already been decided or withdrawn.")
 
 
+def _slot_used():
+    return _("An upload is not yours, was already used or has expired. Choose the file again.")
+
+
 def _room_message(room):
     if room == 0:
         return _("This request already has the most files allowed (%(n)s).", n=current_app.config["MEDIA_MAX_FILES"])
     return _("This request can take %(n)s more files.", n=room)
 
 
-def _check_files(uploads, room=None):
-    """Validate every upload; return the good ones and (file name, message) for each refused one.
+def _check_files(files, room=None, cancellation=None):
+    """Validate every upload, and look at every file posted straight to the store (named by its slot); return
+    the good ones and (file name, message) for each refused one.
 
     room: how many more proofs the request may take (None for a new request: MEDIA_MAX_FILES)."""
-    if room is not None and len(uploads) > room:
+    slots = request.form.getlist("slots") if current_app.config["MEDIA_DIRECT_UPLOAD"] else []
+    count = len(files) + len(slots)
+    if room is not None and count > room:
         return [], [("", _room_message(room))]
     limit = current_app.config["MEDIA_MAX_FILES"]
-    if len(uploads) > limit:
+    if count > limit:
         return [], [("", _("Attach at most %(n)s files at a time.", n=limit))]
     media, validated, refused = orchestrator(), [], []
-    for upload in uploads:
+    for upload in files:
         try:
             validated.append(media.check(Upload(upload.stream, upload.filename or "")))
         except ValidationError as error:
@@ -60,7 +67,12 @@ def _check_files(uploads, room=None):
             _record_rejection(name, error)
     if refused:
         db.session.commit()
-    if not uploads:
+    if slots:
+        try:
+            validated.extend(uploads.arrived(current_user, slots, cancellation=cancellation))
+        except SlotError as error:
+            refused.append(("", str(error)))
+    if not count:
         refused.append(("", _("Attach at least one proof file: a photo or a PDF.")))
     return validated, refused
 
@@ -126,6 +138,8 @@ def create():
     except workflow.WorkflowError:
         form.shift_id.errors.append(_("This shift already has a request or can no longer be cancelled."))
         return _employee_page(form, (), FORM_ERROR)
+    except SlotError:
+        return _employee_page(form, [("", _slot_used())], FORM_ERROR)
     except jobs.QueueUnavailableError:
         current_app.logger.exception("cancellation request could not be queued")
         return _employee_page(form, (), 503, form_error=_queue_down())
@@ -187,13 +201,16 @@ def add_proofs(cancellation_id):
     if not form.validate_on_submit():
         abort(400)
     replaces = _refused_proof(cancellation, request.form.get("replaces", type=int))
-    validated, refused = _check_files(uploaded_files("proofs"), room=workflow.proof_room(cancellation))
+    validated, refused = _check_files(uploaded_files("proofs"), room=workflow.proof_room(cancellation),
+                                      cancellation=cancellation)
     if refused:
         return _refused_proofs(cancellation, "; ".join(f"{name}: {msg}" if name else msg for name, msg in refused))
     try:
         workflow.add_proofs(cancellation, validated, actor=current_user, source=request_source(), replaces=replaces)
     except workflow.ProofLimitError as error:
         return _refused_proofs(cancellation, _room_message(error.room))
+    except SlotError:
+        return _refused_proofs(cancellation, _slot_used())
     except workflow.WorkflowError:
         db.session.refresh(cancellation)
         return _card(cancellation, 409, _already_decided())

@@ -16,6 +16,14 @@ class CancellationForm(Form):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(_l("Write a short reason.")), Length(max=2000)])
 
 
+class SlotForm(Form):
+    """Ask for one upload slot: the file's type (from the allowlist) and name; the request it is for, if sent."""
+
+    content_type = StringField(validators=[DataRequired(), Length(max=100)])
+    filename = StringField(validators=[Optional(), Length(max=255)])
+    cancellation = StringField(validators=[Optional(), Length(max=20)])
+
+
 class ActionForm(Form):
     """A button-only form (withdraw, remove): CSRF and nothing else."""
 

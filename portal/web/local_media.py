@@ -3,7 +3,8 @@ from flask import Blueprint, abort, current_app, request, send_file
 
 from ..media import storage as media_storage
 from ..media.disposition import content_disposition
-from ..media.local import SIGNATURE_PARAM, LocalMediaStorage
+from ..extensions import csrf
+from ..media.local import SIGNATURE_PARAM, UPLOAD_PATH, LocalMediaStorage, PostRefusedError
 from ..media.storage import ObjectNotFoundError
 
 bp = Blueprint("local_media", __name__)
@@ -35,3 +36,21 @@ def serve(key):
         response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     current_app.logger.debug("local media served")
     return response
+
+
+@bp.route(UPLOAD_PATH, methods=["POST"])
+@csrf.exempt  # like a presigned S3 POST: the signed policy in the form is the credential, not a session
+def upload():
+    """Store a file posted to an upload slot when the form matches its signed policy; 204, or 403 like S3."""
+    store = media_storage()
+    if not isinstance(store, LocalMediaStorage):
+        abort(404)
+    posted = request.files.get("file")
+    if posted is None:
+        abort(400)
+    try:
+        store.accept_post(request.form, posted.stream)
+    except PostRefusedError as error:
+        current_app.logger.info("local media upload refused: %s", error)
+        abort(403)
+    return "", 204

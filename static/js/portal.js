@@ -299,4 +299,165 @@
     var input = zone.querySelector("input[type=file]");
     setFiles(input, Array.prototype.slice.call(input.files).concat(Array.prototype.slice.call(event.dataTransfer.files)));
   });
+  // ---- direct upload: each file goes straight to the store, then the form names the slots ----------
+  // With MEDIA_DIRECT_UPLOAD on, the proof input carries data-direct-upload (the slot URL). On submit each
+  // chosen file gets a slot from the app, is posted to the store with its own progress bar and Cancel, and
+  // the form is then sent with the finished slots' names instead of the files. Without JavaScript the
+  // attribute does nothing and the files go through the app as before.
+  var HEIC = /\.hei[cf]$/i;
+
+  function declaredType(file) {
+    if (file.type === "image/heif" || (!file.type && HEIC.test(file.name))) return "image/heic";
+    return file.type || "application/octet-stream";
+  }
+
+  function progressList(form) {
+    var list = form.querySelector("[data-direct-progress]");
+    if (!list) {
+      list = document.createElement("ul");
+      list.className = "direct-uploads";
+      list.setAttribute("data-direct-progress", "");
+      list.setAttribute("aria-live", "polite");
+      form.appendChild(list);
+    }
+    list.textContent = "";
+    return list;
+  }
+
+  function fileRow(list, input, file) {
+    var item = document.createElement("li");
+    var name = document.createElement("span");
+    name.textContent = file.name + " ";
+    var bar = document.createElement("progress");
+    bar.max = 100;
+    bar.value = 0;
+    bar.setAttribute("aria-label", file.name);
+    var note = document.createElement("span");
+    note.className = "muted small";
+    note.textContent = " 0%";
+    var cancel = document.createElement("button");
+    cancel.type = "button";
+    cancel.className = "link";
+    cancel.textContent = input.dataset.cancelLabel;
+    [name, bar, note, cancel].forEach(function (part) { item.appendChild(part); });
+    list.appendChild(item);
+    return { item: item, bar: bar, note: note, cancel: cancel };
+  }
+
+  function askSlot(input, form, file) {
+    var body = new FormData();
+    body.append("csrf_token", form.querySelector("input[name=csrf_token]").value);
+    body.append("content_type", declaredType(file));
+    body.append("filename", file.name);
+    if (input.dataset.cancellation) body.append("cancellation", input.dataset.cancellation);
+    return fetch(input.dataset.directUpload, { method: "POST", body: body, credentials: "same-origin" })
+      .then(function (response) {
+        return response.json().then(function (answer) {
+          if (!response.ok) throw new Error(answer.error || response.statusText);
+          return answer;
+        });
+      });
+  }
+
+  // Resolves with the slot's name once the store has the file, or with null when it was cancelled or failed.
+  function sendOne(input, form, file, row) {
+    var state = { cancelled: false, xhr: null };
+    row.cancel.addEventListener("click", function () {
+      state.cancelled = true;
+      if (state.xhr) state.xhr.abort();
+    });
+    function stop(message) {
+      row.note.textContent = " " + message;
+      row.cancel.hidden = true;
+      row.item.classList.add("not-sent");
+      return null;
+    }
+    return askSlot(input, form, file).then(function (slot) {
+      if (state.cancelled) return stop(input.dataset.cancelled);
+      return new Promise(function (resolve) {
+        var data = new FormData();
+        Object.keys(slot.fields).forEach(function (name) { data.append(name, slot.fields[name]); });
+        data.append("file", file);  // the store reads the fields before the file: it must come last
+        var xhr = state.xhr = new XMLHttpRequest();
+        xhr.open("POST", slot.url);
+        xhr.upload.addEventListener("progress", function (event) {
+          if (!event.lengthComputable) return;
+          row.bar.value = Math.round((event.loaded / event.total) * 100);
+          row.note.textContent = " " + row.bar.value + "%";
+        });
+        xhr.addEventListener("load", function () {
+          if (xhr.status >= 200 && xhr.status < 300) {
+            row.bar.value = 100;
+            row.note.textContent = " 100%";
+            row.cancel.hidden = true;
+            resolve(slot.slot);
+          } else {
+            resolve(stop(input.dataset.failed));
+          }
+        });
+        xhr.addEventListener("error", function () { resolve(stop(input.dataset.failed)); });
+        xhr.addEventListener("abort", function () { resolve(stop(input.dataset.cancelled)); });
+        xhr.send(data);
+      });
+    }, function (error) {
+      return stop(state.cancelled ? input.dataset.cancelled : input.dataset.failed + ": " + error.message);
+    });
+  }
+
+  function sendDirect(form, input) {
+    var files = Array.prototype.slice.call(input.files);
+    var list = progressList(form);
+    var submit = form.querySelector("[type=submit]");
+    if (submit) submit.disabled = true;
+    Promise.all(files.map(function (file) { return sendOne(input, form, file, fileRow(list, input, file)); }))
+      .then(function (slots) {
+        if (submit) submit.disabled = false;
+        slots = slots.filter(Boolean);
+        if (!slots.length) return;  // every file was cancelled or failed: nothing is sent
+        slots.forEach(function (name) {
+          var field = document.createElement("input");
+          field.type = "hidden";
+          field.name = "slots";
+          field.value = name;
+          field.setAttribute("data-direct-slot", "");
+          form.appendChild(field);
+        });
+        input.disabled = true;  // a disabled input is not sent: the files are in the store already
+        form.dataset.directReady = "1";
+        form.requestSubmit();
+      });
+  }
+
+  // After the form's answer the slot names go; the chosen files stay unless the request succeeded, so a form
+  // sent back with errors can be sent again (with fresh slots).
+  function resetDirect(form, succeeded) {
+    if (!form.dataset || !form.dataset.directReady) return;
+    delete form.dataset.directReady;
+    form.querySelectorAll("[data-direct-slot]").forEach(function (field) { field.remove(); });
+    var input = form.querySelector("input[type=file][data-direct-upload]");
+    if (input) {
+      input.disabled = false;
+      if (succeeded) {
+        input.value = "";
+        renderChosen(input);
+      }
+    }
+  }
+
+  // Capture phase, after the size and type check above: a form with files to send directly stops here.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var input = form.querySelector("input[type=file][data-direct-upload]");
+    if (!input || !input.files.length || form.dataset.directReady || event.defaultPrevented) return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    sendDirect(form, input);
+  }, true);
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    // not event.detail.successful: the handler above marks our 4xx answers as no error, so they are swapped
+    var status = event.detail.xhr.status;
+    resetDirect(event.detail.elt, status >= 200 && status < 300);  // 0: aborted by the form's Cancel
+  });
+  document.addEventListener("htmx:xhr:abort", function (event) { resetDirect(event.target, false); });
 })();

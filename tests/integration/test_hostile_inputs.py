@@ -20,7 +20,7 @@ from portal.web.api_tokens import TokenForm
 from portal.web.retention import EraseForm, HoldForm, RetentionForm
 from portal.web.audit import AuditFilterForm
 from portal.web.forms import (ActionForm, CancellationFilterForm, CancellationForm, CopyWeekForm, DecisionForm, ImportForm,
-                              ReassignForm, ShiftForm)
+                              ReassignForm, ShiftForm, SlotForm)
 from portal.web.people_forms import (ForgotPasswordForm, InviteForm, LanguageForm, PasswordChangeForm, ProfileForm,
                                      RoleForm, SetPasswordForm)
 from tests.conftest import PASSWORD, Factory, IsolatedClient, World, csrf_token_from, empty_database, make_app
@@ -55,8 +55,9 @@ FIELDS = {
     ("schedule.import_csv", "GET"): Fields(),
     ("schedule.import_csv", "POST"): Fields(form=ImportForm, files=("file",), extra_form=("step",)),
     ("cancellations.index", "GET"): Fields(query=("before", "after", "page"), form=CancellationFilterForm),
-    ("cancellations.create", "POST"): Fields(form=CancellationForm, files=("proofs",)),
-    ("cancellations.add_proofs", "POST"): Fields(form=ActionForm, files=("proofs",), extra_form=("compact", "replaces")),
+    ("cancellations.create", "POST"): Fields(form=CancellationForm, files=("proofs",), extra_form=("slots",)),
+    ("cancellations.add_proofs", "POST"): Fields(form=ActionForm, files=("proofs",),
+                                                 extra_form=("compact", "replaces", "slots")),
     ("cancellations.card", "GET"): Fields(),
     ("cancellations.remove_proof", "POST"): Fields(form=ActionForm, extra_form=("compact",)),
     ("cancellations.withdraw", "POST"): Fields(form=ActionForm, extra_form=("compact",)),
@@ -71,6 +72,9 @@ FIELDS = {
     ("health.healthz", "GET"): Fields(query=("deep",)),
     ("metrics.metrics", "GET"): Fields(),
     ("local_media.serve", "GET"): Fields(query=("expires", "download", "signature")),
+    ("direct_uploads.slot", "POST"): Fields(form=SlotForm),
+    ("local_media.upload", "POST"): Fields(extra_form=("key", "Content-Type", "x-amz-meta-uploader-id", "policy"),
+                                           files=("file",)),
     ("account.index", "GET"): Fields(),
     ("account.profile", "POST"): Fields(form=ProfileForm),
     ("account.password", "POST"): Fields(form=PasswordChangeForm),
@@ -187,7 +191,8 @@ def _names(spec, method, world):
 @pytest.fixture(scope="module")
 def hostile_world(database_url, tmp_path_factory):
     """One app and business for the module: a shift with a pending request and a proof, each role's session."""
-    app = make_app(database_url, tmp_path_factory.mktemp("hostile"), LOGIN_RATE_LIMIT="100000 per minute")
+    app = make_app(database_url, tmp_path_factory.mktemp("hostile"), LOGIN_RATE_LIMIT="100000 per minute",
+                   MEDIA_DIRECT_UPLOAD=True, MEDIA_UPLOAD_SLOT_RATE_LIMIT="100000 per minute")
     app.test_client_class = IsolatedClient
     with app.app_context():
         world = World(Factory())

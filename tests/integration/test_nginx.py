@@ -44,7 +44,8 @@ def front(tmp_path_factory, database_url, s3_server):
     env = {key: str(value) for key, value in settings.items()}
     env.update(PORTAL_ENV="development", SECRET_KEY=secrets.token_hex(32), DATABASE_URL=database_url,
                MEDIA_STORAGE_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}", PROXY_FIX_X_FOR="1",
-               GUNICORN_WORKERS="2", GUNICORN_THREADS="2", METRICS_TOKEN="scrape-me", LOG_FORMAT="json")
+               GUNICORN_WORKERS="2", GUNICORN_THREADS="2", METRICS_TOKEN="scrape-me", LOG_FORMAT="json",
+               MEDIA_DIRECT_UPLOAD="on")
     gunicorn = nginx = None
     try:
         gunicorn = Gunicorn(folder, env)
@@ -196,3 +197,35 @@ def test_metrics_are_not_served_through_nginx_even_with_the_token(front):
     token = {"Authorization": "Bearer scrape-me"}
     assert requests.get(front.url + "/metrics", headers=token, timeout=10).status_code == 404
     assert requests.get(front.app_url + "/metrics", headers=token, timeout=10).status_code == 200
+
+
+def test_a_direct_upload_reaches_rgw_through_the_same_origin_path(front):
+    """The browser's part of direct upload through nginx: slot from the app, the file POSTed to the bucket path
+    (streamed to RGW, which checks the policy), then the slot named in the form; the proof is processed."""
+    from portal.models import Shift, ShiftCancellation, User
+
+    with front.app.app_context():
+        employee_row = db.session.execute(db.select(User).where(User.email == front.employee)).scalar_one()
+        shift_id = Factory().shift(employee_row, starts_in=__import__("datetime").timedelta(days=3)).id
+    employee = signed_in(front, front.employee)
+    token = csrf_token_from(employee.get(front.url + "/cancellations/", timeout=10).text)
+    slot = employee.post(front.url + "/uploads/slots", timeout=10,
+                         data={"csrf_token": token, "content_type": "image/jpeg", "filename": "photo.jpg"}).json()
+    assert slot["url"] == f"{front.url}/{front.bucket}"  # the portal's own origin: no CORS needed
+    photo = jpeg_bytes(size=(1600, 1200))
+    outside = requests.post(slot["url"], data={**slot["fields"], "key": slot["fields"]["key"] + "x"}, timeout=20,
+                            files={"file": ("photo.jpg", photo, "image/jpeg")})
+    assert outside.status_code == 403  # RGW's refusal of a key the policy does not allow
+    sent = requests.post(slot["url"], data=slot["fields"], files={"file": ("photo.jpg", photo, "image/jpeg")},
+                         timeout=20)
+    assert sent.status_code == 204, sent.text[:300]
+    assert requests.get(slot["url"], timeout=10).status_code == 403  # the upload path takes POST only
+    answer = employee.post(front.url + "/cancellations/", allow_redirects=False, timeout=30,
+                           data={"csrf_token": token, "shift_id": shift_id, "reason": "Sick", "slots": slot["slot"]})
+    assert answer.status_code == 302, answer.text[:500]
+    with front.app.app_context():
+        row = db.session.execute(db.select(MediaObject).where(MediaObject.uuid == slot["slot"])).scalar_one()
+        request = db.session.execute(db.select(ShiftCancellation).where(
+            ShiftCancellation.shift_id == shift_id)).scalar_one()
+        assert row.status == "ready" and request.submitted_at is not None
+        assert db.session.get(Shift, shift_id).status == "cancellation_requested"

@@ -49,6 +49,9 @@ MATRIX = [
                                            b_manager=403, b_emp1=404, anonymous=302)),
     ("POST", "/cancellations/{c}/proofs", row(a_owner=403, a_manager=403, a_emp1=303, a_emp2=404, b_owner=403,
                                               b_manager=403, b_emp1=404, anonymous=302)),
+    # a slot for more proofs on A's request (employee 1's): only its employee gets one
+    ("POST", "/uploads/slots", row(a_owner=403, a_manager=403, a_emp1=200, a_emp2=404, b_owner=403, b_manager=403,
+                                   b_emp1=404, anonymous=302)),
     ("POST", "/cancellations/{c}/proofs/{m}/delete", row(a_owner=403, a_manager=403, a_emp1=303, a_emp2=404,
                                                          b_owner=403, b_manager=403, b_emp1=404, anonymous=302)),
     ("POST", "/cancellations/{c}/withdraw", row(a_owner=403, a_manager=403, a_emp1=303, a_emp2=404, b_owner=403,
@@ -156,6 +159,8 @@ def _payload(path, world, token):
         data.update(shift_id=str(world.a.shift2.id), reason="Ill", proofs=(io.BytesIO(jpeg_bytes()), "note.jpg"))
     elif path.endswith("/proofs"):
         data["proofs"] = (io.BytesIO(jpeg_bytes()), "more.jpg")
+    elif path == "/uploads/slots":
+        data.update(content_type="image/jpeg", filename="more.jpg", cancellation=str(world.a.cancellation.id))
     elif path.endswith("/reassign"):
         data["employee"] = str(world.a.emp1.id)
     elif path == "/shifts/new" or path.endswith("/edit"):
@@ -213,6 +218,7 @@ def test_route_answers_by_role_and_tenant(client, auth, proofs, method, path, wh
                       k=getattr(a_token, "id", None), r=getattr(a_report, "id", None))
     if who != "anonymous":
         auth.login(world.user(who))
+    client.application.config["MEDIA_DIRECT_UPLOAD"] = True  # the slot route answers only when it is on
     if method == "GET":
         response = client.get(url)
     elif method == "PUT":
