@@ -127,6 +127,7 @@ def file_requests(app, workdir):
         people={"employee": user["anna"], "manager": user["manager"], "owner": user["owner"]},
         shift=anna.shift_id, cancellation=anna.id, proof=next(m.id for m in anna.proofs if m.status == "ready"),
         shift_free=cancellations.cancellable_shifts(user["boris"])[0].id,
+        colleague=user["boris"].id,
         invitation=links.make_token(invited, "invitation"), reset=links.make_token(user["boris"], "reset"),
         photo=str(photo), csv=str(csv), max_bytes=app.config["MAX_CONTENT_LENGTH"])
 

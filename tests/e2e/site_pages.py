@@ -3,7 +3,7 @@
 A Visit opens one page (or one state of it: errors shown, the lightbox open) for the roles that see it.
 `data` carries what the pages need: .shift (a shift with a pending request and proofs), .proof (a photo
 of it), .invitation and .reset (set-password tokens), .photo and .csv (files on disk) and .max_bytes
-(the largest request body the app reads)."""
+(the largest request body the app reads), .colleague (an employee the owner may erase)."""
 from dataclasses import dataclass
 from typing import Callable
 
@@ -116,6 +116,13 @@ VISITS = [
           _submit("/account/", {"#current-password": "not-it", "#new-password": "another-long-password"},
                   button="#password-form button[type=submit]")),
     Visit("media-confirm", "media.download", "GET", SIGNED_IN, _from_elsewhere),
+    Visit("data-protection", "retention.index", "GET", ("owner",), _go("/settings/data/")),
+    Visit("data-protection-errors", "retention.save_months", "POST", ("owner",),
+          _submit("/settings/data/", {"#months": "0"}, button="#retention button[type=submit]")),
+    Visit("erase-confirm", "retention.confirm_erase", "GET", ("owner",), _go("/settings/data/erase/{d.colleague}")),
+    Visit("erase-errors", "retention.erase", "POST", ("owner",),
+          _submit("/settings/data/erase/{d.colleague}", button="button.danger")),
+    Visit("my-data", "my_data.index", "GET", ("employee",), _go("/my-data/")),
 ]
 
 # Routes with no page of their own to check, and why.
@@ -129,12 +136,17 @@ NOT_PAGES = {
     ("media.thumbnail", "GET"): "a redirect to the image (shown on every card)",
     ("media.view", "GET"): "a redirect to the file, or the confirm page checked through media.download",
     ("cancellations.card", "GET"): "the htmx fragment of one card, checked inside /cancellations/",
+    ("direct_uploads.slot", "POST"): "JSON for the browser's direct upload",
+    ("local_media.upload", "POST"): "the local store's upload endpoint (204 or 403, no page)",
+    ("exports.person", "POST"): "a ZIP file",
+    ("retention.report_json", "GET"): "JSON",
+    ("retention.report_csv", "GET"): "CSV",
 }
 REDIRECTS = {  # POSTs that answer 303 to a page checked above (or an error page checked above)
     "auth.forgot_password", "auth.logout", "language.switch", "cancellations.decide", "cancellations.add_proofs",
     "cancellations.remove_proof", "cancellations.withdraw", "account.end_other_sessions", "schedule.delete",
     "schedule.copy_week", "schedule.reassign", "staff.deactivate", "staff.reactivate", "staff.resend",
-    "staff.change_role", "api_tokens.revoke",
+    "staff.change_role", "api_tokens.revoke", "retention.hold", "retention.release",
 }
 NOT_PAGES.update({(endpoint, "POST"): "answers 303 to a page checked here" for endpoint in REDIRECTS})
 

@@ -62,7 +62,7 @@ def site(proofs, tmp_path, app):
                    f"nobody@example.com;31.02.2026;25:00;17:00;Hall\n", encoding="utf-8")
     return SimpleNamespace(
         people={"employee": a.emp1, "manager": a.manager, "owner": a.owner}, shift=a.shift1.id,
-        cancellation=a.cancellation.id, proof=a.proof.id, shift_free=free.id,
+        cancellation=a.cancellation.id, proof=a.proof.id, shift_free=free.id, colleague=a.emp2.id,
         invitation=links.make_token(invited, "invitation"), reset=links.make_token(a.emp2, "reset"),
         photo=str(photo), csv=str(csv), max_bytes=app.config["MAX_CONTENT_LENGTH"])
 
