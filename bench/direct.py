@@ -17,19 +17,25 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from .common import s3_endpoint, write_results
 from .upload import build_app, jpeg
 
 PASSWORD = "bench direct upload"
+# A phone's uplink on a good mobile or home connection; loopback alone makes the slot and finish requests look
+# large beside a transfer that takes milliseconds (BENCH_UPLINK_MBIT).
+UPLINK_MBIT = float(os.environ.get("BENCH_UPLINK_MBIT", "20"))
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 class CountingRelay:
-    """A loopback TCP relay to target that counts the bytes clients send through it."""
+    """A loopback TCP relay to target that counts the bytes clients send through it; with a rate (bytes per
+    second), it also paces what each connection sends, like a phone's uplink."""
 
-    def __init__(self, target_port):
+    def __init__(self, target_port, rate=None):
         self.target = ("127.0.0.1", target_port)
+        self.rate = rate
         self.received = 0
         self._lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -44,11 +50,15 @@ class CountingRelay:
             threading.Thread(target=self._pipe, args=(upstream, client, False), daemon=True).start()
 
     def _pipe(self, source, sink, counted):
+        started, sent = time.perf_counter(), 0
         try:
-            while chunk := source.recv(65536):
+            while chunk := source.recv(16384 if self.rate else 65536):
                 if counted:
                     with self._lock:
                         self.received += len(chunk)
+                    sent += len(chunk)
+                    if self.rate:  # not before the link would have carried this many bytes
+                        time.sleep(max(0.0, started + sent / self.rate - time.perf_counter()))
                 sink.sendall(chunk)
         except OSError:
             pass
@@ -111,16 +121,24 @@ def _session(base, email):
     return session
 
 
-def direct_upload(session, base, data, shift_id):
-    """What the browser does: a slot, the POST to the store, the finish; seconds it took."""
+def _through(url, link):
+    """The store's URL as reached through the link (a pacing relay), or as it is."""
+    if link is None:
+        return url
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=urlsplit(link.url).netloc))
+
+
+def direct_upload(session, base, data, shift_id, link=None):
+    """What the browser does: a slot, the POST to the store (through link if given), the finish; seconds."""
     import requests
 
     marks = [time.perf_counter()]
     slot = session.post(base + "/uploads/slots", timeout=30, data={
         "csrf_token": session.token, "content_type": "image/jpeg", "filename": "photo.jpg"}).json()
     marks.append(time.perf_counter())
-    stored = requests.post(slot["url"], data=slot["fields"], files={"file": ("photo.jpg", data, "image/jpeg")},
-                           timeout=120)
+    stored = requests.post(_through(slot["url"], link), data=slot["fields"],
+                           files={"file": ("photo.jpg", data, "image/jpeg")}, timeout=120)
     assert stored.status_code == 204, stored.text[:300]
     marks.append(time.perf_counter())
     done = session.post(base + "/cancellations/", allow_redirects=False, timeout=60, data={
@@ -130,14 +148,16 @@ def direct_upload(session, base, data, shift_id):
     return [b - a for a, b in zip(marks, marks[1:])]  # slot, POST to the store, finish
 
 
-def raw_post(storage, data):
-    """A presigned POST of the same bytes straight to the store, signed here (no app involved); seconds."""
+def raw_post(storage, data, link=None):
+    """A presigned POST of the same bytes straight to the store (through link if given), signed here (no app
+    involved); seconds."""
     import requests
 
     slot = storage.upload_slot(f"incoming/0/{uuid.uuid4()}", content_type="image/jpeg", max_bytes=len(data) + 1,
                                metadata={"uploader-id": "0"}, expires_in=600)
     started = time.perf_counter()
-    answer = requests.post(slot.url, data=slot.fields, files={"file": ("photo.jpg", data, "image/jpeg")}, timeout=120)
+    answer = requests.post(_through(slot.url, link), data=slot.fields, files={"file": ("photo.jpg", data, "image/jpeg")},
+                           timeout=120)
     assert answer.status_code == 204, answer.text[:300]
     return time.perf_counter() - started
 
@@ -189,16 +209,22 @@ def run(smoke=False):
 
 def _measure(gunicorn, storage, people, photo, repeat, server):
     relay = CountingRelay(gunicorn.port)
+    uplink = CountingRelay(urlsplit(storage.upload_slot(
+        "incoming/0/probe", content_type="image/jpeg", max_bytes=1, metadata={}, expires_in=60).url).port,
+        rate=UPLINK_MBIT * 1e6 / 8)
     sessions = [_session(relay.url, email) for email, _ in people]
     shifts = [iter(ids) for _, ids in people]
     direct_upload(sessions[0], relay.url, photo, next(shifts[0]))  # warm-up, not counted
     raw_post(storage, photo)
     relay.take()
-    parts, raw, to_gunicorn = [], [], []
-    for _ in range(repeat):  # interleaved: a raw POST, then a direct upload of the same bytes
+    parts, raw, to_gunicorn, paced = [], [], [], []
+    for _ in range(repeat):  # interleaved: a raw POST, then a direct upload of the same bytes; then both paced
         raw.append(raw_post(storage, photo))
         parts.append(direct_upload(sessions[0], relay.url, photo, next(shifts[0])))
         to_gunicorn.append(relay.take())
+        paced_raw = raw_post(storage, photo, link=uplink)
+        paced.append(sum(direct_upload(sessions[0], relay.url, photo, next(shifts[0]), link=uplink)) / paced_raw)
+        relay.take()
     direct = [sum(part) for part in parts]
     workers = gunicorn.worker_pids()
     for pid in workers:
@@ -213,6 +239,7 @@ def _measure(gunicorn, storage, people, photo, repeat, server):
             "slot_s": _summary([p[0] for p in parts]), "store_post_s": _summary([p[1] for p in parts]),
             "finish_s": _summary([p[2] for p in parts]),
             "ratio": _summary([d / r for d, r in zip(direct, raw)]),
+            "uplink_mbit": UPLINK_MBIT, "ratio_on_uplink": _summary(paced),
             "web_worker_peak_rss_growth_mib_8_concurrent": growth}
 
 
@@ -223,6 +250,9 @@ def _print(report):
     print(f"bytes received by gunicorn per direct upload (slot + finish): {b['median']:.0f} [{b['min']}-{b['max']}]")
     print(f"browser-visible time / raw POST to the store: {r['median']:.2f} [{r['min']:.2f}-{r['max']:.2f}] "
           f"({report['direct_s']['median'] * 1000:.0f} ms vs {report['raw_post_s']['median'] * 1000:.0f} ms)")
+    u = report["ratio_on_uplink"]
+    print(f"the same over a {report['uplink_mbit']:g} Mbit/s uplink (both POSTs paced): "
+          f"{u['median']:.2f} [{u['min']:.2f}-{u['max']:.2f}]")
     print("of which: slot {:.0f} ms, POST to the store {:.0f} ms, finish {:.0f} ms (medians)".format(
         *(report[k]["median"] * 1000 for k in ("slot_s", "store_post_s", "finish_s"))))
     print("web workers' peak RSS growth, 8 concurrent direct uploads: "
