@@ -27,3 +27,16 @@ def write_results(name, report):
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / name).write_text(json.dumps(report, indent=1))
+
+
+def ensure_database(url):
+    """Create the PostgreSQL database the URL names if it does not exist yet (a fresh machine has none)."""
+    import sqlalchemy as sa
+
+    base = sa.engine.make_url(url)
+    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": base.database}).first():
+            conn.execute(sa.text(f'CREATE DATABASE "{base.database}"'))
+    admin.dispose()
+    return url

@@ -26,6 +26,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from . import seed as seeding
+from .common import ensure_database
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -45,13 +46,7 @@ def _settings(url):
 def _database(prefix_url, size):
     """The URL of the size's database, created if missing."""
     base = sa.engine.make_url(prefix_url)
-    name = f"{base.database}_{size}"
-    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        if not conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first():
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return base.set(database=name).render_as_string(hide_password=False)
+    return ensure_database(base.set(database=f"{base.database}_{size}").render_as_string(hide_password=False))
 
 
 def prepare(url, size):
