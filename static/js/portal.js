@@ -359,7 +359,12 @@
       });
   }
 
-  // Resolves with the slot's name once the store has the file, or with null when it was cancelled or failed.
+  // The store could not be reached at all (no CORS rule for this origin, a proxy in the way): the page then
+  // sends the files through the portal instead, so a setup mistake costs speed, never the upload.
+  var UNREACHABLE = {};
+
+  // Resolves with the slot's name once the store has the file, with null when it was cancelled or refused,
+  // or with UNREACHABLE when the browser got no answer from the store.
   function sendOne(input, form, file, row) {
     var state = { cancelled: false, xhr: null };
     row.cancel.addEventListener("click", function () {
@@ -395,7 +400,7 @@
             resolve(stop(input.dataset.failed));
           }
         });
-        xhr.addEventListener("error", function () { resolve(stop(input.dataset.failed)); });
+        xhr.addEventListener("error", function () { resolve(UNREACHABLE); });
         xhr.addEventListener("abort", function () { resolve(stop(input.dataset.cancelled)); });
         xhr.send(data);
       });
@@ -412,6 +417,12 @@
     Promise.all(files.map(function (file) { return sendOne(input, form, file, fileRow(list, input, file)); }))
       .then(function (slots) {
         if (submit) submit.disabled = false;
+        if (slots.indexOf(UNREACHABLE) !== -1) {  // through the portal, as without JavaScript's help
+          list.remove();
+          form.dataset.directReady = "1";
+          form.requestSubmit();
+          return;
+        }
         slots = slots.filter(Boolean);
         if (!slots.length) return;  // every file was cancelled or failed: nothing is sent
         slots.forEach(function (name) {

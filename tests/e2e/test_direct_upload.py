@@ -3,13 +3,14 @@ each; a cancelled upload leaves nothing; the request reaches the manager once pr
 with TEST_S3=ceph (the bucket's CORS rule comes from `flask media init` with MEDIA_CORS_ORIGINS)."""
 import io
 import os
+from urllib.parse import urlsplit
 
 import pytest
 from PIL import Image
 
 from portal.extensions import db
 from portal.media import keys, storage
-from portal.models import MediaObject, ShiftCancellation
+from portal.models import MediaObject, ShiftCancellation, UploadSlot
 from tests.conftest import Factory, World
 from tests.e2e.test_proof_flow import sign_in, wait_until
 from tests.media_fixtures import pdf_bytes
@@ -109,3 +110,23 @@ def test_an_upload_cancelled_midway_leaves_nothing(page, direct, people, files):
     assert db.session.execute(db.select(ShiftCancellation)).first() is None
     assert list(storage().iter_objects(keys.INCOMING_PREFIX)) == []
     assert page.locator("#cancel-submit").is_enabled()
+
+
+def test_a_store_the_browser_cannot_reach_sends_the_files_through_the_portal(page, direct, people, files):
+    """A missing CORS rule or a proxy in the way must cost speed, not the upload: the form goes through the app."""
+    slot_urls = []
+    page.on("request", lambda request: slot_urls.append(request.url) if request.url.endswith("/uploads/slots") else None)
+    store = urlsplit(storage().upload_slot("incoming/0/probe", content_type="image/jpeg", max_bytes=1, metadata={},
+                                           expires_in=60).url)
+    page.route(f"{store.scheme}://{store.netloc}/**", lambda route: route.abort("connectionrefused"))
+    sign_in(page, direct, people.a.emp1)
+    page.goto(f"{direct}/cancellations/")
+    page.fill("#reason", "Ill")
+    page.set_input_files("#proofs", [str(files["pdf"])])
+    page.click("#cancel-submit")
+    page.wait_for_selector("text=Your request was sent.", timeout=60000)
+    assert slot_urls  # the direct way was tried first
+    db.session.expire_all()
+    row = db.session.execute(db.select(MediaObject)).scalar_one()
+    assert row.original_filename == "note.pdf" and row.status == "ready"
+    assert db.session.execute(db.select(UploadSlot.claimed_at)).scalar_one() is None  # the slot was never named
