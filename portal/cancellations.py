@@ -125,11 +125,16 @@ def forget(cancellation_id, shift_id):
     db.session.commit()
 
 
+def _purged(media_id):
+    """True when retention or erasure deleted the row's file for good (its tombstone is all that is left)."""
+    return db.session.execute(db.select(MediaObject.purged_at).where(MediaObject.id == media_id)).scalar() is not None
+
+
 def process_proof(media_id, origin=None):
     """The job: check one proof in full, store its canonical file and thumbnail, and attach it to its request
     (or refuse it with the message why). Safe to run twice: a row that is no longer processing is left alone."""
     media, row = orchestrator(), db.session.get(MediaObject, media_id)
-    if row is None or row.status != "processing":
+    if row is None or row.status != "processing" or row.purged_at is not None:  # erased before the job ran
         return
     with metrics.PROCESSING_SECONDS.time():
         _process(media, row, RequestInfo(**origin) if origin else None)
@@ -150,6 +155,8 @@ def _process(media, row, source):
             media.discard([row], put)
         elif media.mark_ready(row, put, source=source):
             _submit_when_complete(row.subject_id)
+        elif _purged(row.id):
+            media.delete_versions(put)  # erased while the job ran: its bytes must not come back
         db.session.commit()
     except SQLAlchemyError:
         db.session.rollback()

@@ -259,7 +259,9 @@ class MediaOrchestrator:
 
     def _claim(self, row, status, **values):
         changed = db.session.execute(
-            db.update(MediaObject).where(MediaObject.id == row.id, MediaObject.status == "processing")
+            # a tombstone stays one: a job finishing after an erasure must not bring the file or its name back
+            db.update(MediaObject).where(MediaObject.id == row.id, MediaObject.status == "processing",
+                                         MediaObject.purged_at.is_(None))
             .values(status=status, **values).execution_options(synchronize_session=False)).rowcount
         return changed == 1
 

@@ -205,3 +205,29 @@ def test_erasure_is_refused_while_a_hold_applies_and_works_once_released(media_a
     assert client.post(f"/settings/data/erase/{business.person.id}",
                        data={"csrf_token": token, "confirm": "y"}).status_code == 303
     assert listed(storage(), keys_of(mine)) == []
+
+
+def test_a_proof_job_finishing_after_the_erasure_brings_nothing_back(media_app, monkeypatch):
+    from portal import erasure
+    from portal.media.orchestrator import MediaOrchestrator
+
+    factory = Factory()
+    owner = factory.business()
+    person = factory.user(owner, name="Irina Petrova")
+    cancellation = factory.cancellation(factory.shift(person))
+    promote = MediaOrchestrator.promote
+
+    def promote_then_erase(self, row, processed):
+        """The owner erases the person while the worker is between its puts and its commit."""
+        put = promote(self, row, processed)
+        erasure.erase(db.session.get(User, person.id), actor=db.session.get(User, owner.id))
+        db.session.commit()
+        return put
+
+    monkeypatch.setattr(MediaOrchestrator, "promote", promote_then_erase)
+    row = store_proof(cancellation, Upload(io.BytesIO(jpeg_bytes()), "petrova-hiv-test.jpg"), actor=person)
+    db.session.expire_all()
+    row = db.session.get(MediaObject, row.id)
+    assert row.purged_at is not None and row.status == "processing" and row.original_filename == "[deleted]"
+    assert listed(storage(), keys_of([row])) == []  # the job's own puts went too
+    assert not db.session.execute(db.select(AuditEvent).where(AuditEvent.action == "media.upload")).first()
