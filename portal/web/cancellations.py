@@ -72,6 +72,9 @@ def _check_files(files, room=None, cancellation=None):
             validated.extend(uploads.arrived(current_user, slots, cancellation=cancellation))
         except SlotError as error:
             refused.append(("", str(error)))
+        except StorageError:  # the store cannot say whether the files arrived: nothing is taken in
+            current_app.logger.exception("direct uploads could not be checked in the store")
+            refused.append(("", _store_down()))
     if not count:
         refused.append(("", _("Attach at least one proof file: a photo or a PDF.")))
     return validated, refused

@@ -207,3 +207,20 @@ def test_verify_keeps_an_open_slots_object_and_sweeps_it_once_the_slot_expired(m
     assert [f.key for f in findings] == [key]
     repair(storage(), findings)
     assert not storage().exists(key)
+
+
+def test_a_store_that_fails_while_the_finish_checks_the_files_keeps_the_form_and_takes_nothing(media_app, world,
+                                                                                               monkeypatch):
+    from portal.media.storage import StorageUnavailableError
+
+    client = signed_in(media_app, world.a.emp1)
+    slot = uploaded(client)
+
+    def unavailable(*args, **kwargs):
+        raise StorageUnavailableError("the store timed out", operation="stat")
+
+    monkeypatch.setattr(type(storage()), "stat", unavailable)
+    response = send_request(client, world.a.shift1, [slot["slot"]], reason="Fever since Sunday")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "not available right now" in page and "Fever since Sunday" in page
+    assert nothing_taken(world)
