@@ -9,7 +9,10 @@ from flask import current_app
 
 from . import audit
 from .extensions import db
-from .models import AuditEvent, DeletionReport, LegalHold, MediaObject, OutboxMail, ShiftCancellation, utcnow
+from .media import keys as media_keys, storage
+from .media.purge import purge
+from .models import (AuditEvent, DeletionReport, LegalHold, MediaObject, OutboxMail, ShiftCancellation, UploadSlot,
+                     utcnow)
 from .retention import purge_rows
 
 ERASED_TEXT = "[erased]"
@@ -98,6 +101,17 @@ def _scrub_audit(person, pseudonym, media_ids, request_ids):
     return sum(_scrub_event(event, person, pseudonym, media_ids, request_ids) for event in events)
 
 
+def _drop_slots(person):
+    """Delete the person's upload slots (their file names) and, for the unused ones, the files the browser may
+    have posted without ever sending the form; one entry per such key."""
+    slots = db.session.execute(db.select(UploadSlot).where(UploadSlot.user_id == person.id)).scalars().all()
+    unsent = [media_keys.incoming_key(slot.owner_id, slot.uuid) for slot in slots if slot.claimed_at is None]
+    purged = purge(storage(), unsent, []) if unsent else []  # never backed up: incoming/ is not copied
+    db.session.execute(db.delete(UploadSlot).where(UploadSlot.user_id == person.id))
+    return [{"key": item.key, "versions": len(item.versions), "delete_markers": len(item.delete_markers),
+             "left": item.left} for item in purged]
+
+
 def erase(person, *, actor, source=None):
     """Erase the person (after check_erasable); return the DeletionReport. The caller commits; the files are
     gone at once, so a failed commit is repaired by erasing again."""
@@ -105,6 +119,7 @@ def erase(person, *, actor, source=None):
     started, pseudonym = utcnow(), f"erased-{secrets.token_hex(4)}"
     files = purge_rows(media_of(person), reason="erasure", actor=actor, source=source)
     media_ids = {entry["media_id"] for entry in files}
+    unsent = _drop_slots(person)
     fields = _scrub_person(person, pseudonym)
     events = _scrub_audit(person, pseudonym, media_ids, set(fields["requests"]))
     report = DeletionReport(owner_id=person.owner_id, kind="erasure", subject_id=person.id, created_by_id=actor.id,
@@ -118,8 +133,9 @@ def erase(person, *, actor, source=None):
         "started_at": started.isoformat(), "finished_at": utcnow().isoformat(),
         "backup_targets": list(current_app.config.get("BACKUP_TARGETS", [])),
         "files": files, "personal_fields": fields, "audit_events_pseudonymised": events,
+        "unsent_uploads": unsent,
         "complete": all(obj["left_in_bucket"] == 0 and all(b["left"] == 0 for b in obj["backups"].values())
-                        for entry in files for obj in entry["objects"]),
+                        for entry in files for obj in entry["objects"]) and all(u["left"] == 0 for u in unsent),
     }
     audit.record("privacy.erase", actor=actor, owner_id=person.owner_id, source=source,
                  detail={"user_id": person.id, "name": pseudonym, "report_id": report.id, "files": len(files)})

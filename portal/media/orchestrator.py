@@ -141,7 +141,8 @@ class MediaOrchestrator:
         claimed = db.session.execute(
             db.update(UploadSlot).where(UploadSlot.id.in_([item.slot_id for item in arrived]),
                                         UploadSlot.claimed_at.is_(None))
-            .values(claimed_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+            # the file name lives on in the media row (which retention and erasure reach), not in the slot
+            .values(claimed_at=utcnow(), filename="").execution_options(synchronize_session=False)).rowcount
         if claimed != len(arrived):
             raise SlotError("an upload slot was already used")
 

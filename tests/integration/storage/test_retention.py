@@ -231,3 +231,24 @@ def test_a_proof_job_finishing_after_the_erasure_brings_nothing_back(media_app, 
     assert row.purged_at is not None and row.status == "processing" and row.original_filename == "[deleted]"
     assert listed(storage(), keys_of([row])) == []  # the job's own puts went too
     assert not db.session.execute(db.select(AuditEvent).where(AuditEvent.action == "media.upload")).first()
+
+
+def test_erasure_deletes_the_persons_upload_slots_and_files_posted_but_never_sent(media_app, business):
+    import requests
+
+    from portal import uploads
+    from portal.models import UploadSlot
+
+    media_app.config["MEDIA_DIRECT_UPLOAD"] = True
+    person = business.person
+    _uuid, slot = uploads.issue_slot(person, content_type="image/jpeg", filename="petrova-hiv-test.jpg")
+    posted = requests.post(slot.url, data=slot.fields, files={"file": ("f.jpg", jpeg_bytes(), "image/jpeg")},
+                           timeout=20)
+    assert posted.status_code in (200, 201, 204)
+    assert listed(storage(), {slot.key})
+    client, token = signed_in(media_app, business.owner)
+    assert client.post(f"/settings/data/erase/{person.id}", data={"csrf_token": token, "confirm": "y"}).status_code == 303
+    assert listed(storage(), {slot.key}) == []
+    assert db.session.execute(db.select(UploadSlot.filename)).first() is None
+    report = db.session.execute(db.select(DeletionReport)).scalar_one().report
+    assert [entry["key"] for entry in report["unsent_uploads"]] == [slot.key] and report["complete"] is True
