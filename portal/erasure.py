@@ -13,7 +13,7 @@ from .media import keys as media_keys, storage
 from .media.purge import purge
 from .models import (AuditEvent, DeletionReport, LegalHold, MediaObject, OutboxMail, ShiftCancellation, UploadSlot,
                      utcnow)
-from .retention import purge_rows
+from .retention import lock_requests, purge_rows
 
 ERASED_TEXT = "[erased]"
 
@@ -54,6 +54,7 @@ def check_erasable(person, actor):
         raise ErasureRefusedError("the owner's own account is not erased here")
     if person.erased_at is not None:
         raise ErasureRefusedError("this person is erased already")
+    lock_requests(ShiftCancellation.employee_id == person.id)  # until the erasure's commit: no hold slips in
     holds = holds_on(person)
     if holds:
         raise ErasureRefusedError("a legal hold applies to this person's requests", holds)

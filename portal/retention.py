@@ -1,7 +1,7 @@
 """How long proofs are kept: a business's retention months, legal holds on requests, and the run that deletes
 expired proofs for good (bucket versions, thumbnails, backup copies) with an audit event per file."""
 import calendar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -47,6 +47,12 @@ def set_months(owner, months, *, actor, source=None):
 
 # --- legal holds --------------------------------------------------------------------------------------------
 
+def lock_requests(condition):
+    """Lock the requests' rows until the commit (PostgreSQL; SQLite writes one at a time anyway), so a hold
+    placed meanwhile waits for a deletion already decided, and a deletion sees a hold already placed."""
+    db.session.execute(db.select(ShiftCancellation.id).where(condition).with_for_update()).all()
+
+
 def active_hold(cancellation_id):
     """The request's hold in force, or None."""
     return db.session.execute(db.select(LegalHold).where(
@@ -62,6 +68,7 @@ def holds_of(owner_id):
 
 def place_hold(cancellation, reason, *, actor, source=None):
     """Hold the request's proofs with a reason; the caller commits."""
+    lock_requests(ShiftCancellation.id == cancellation.id)
     if active_hold(cancellation.id) is not None:
         raise HoldError("this request is held already")
     hold = LegalHold(owner_id=cancellation.owner_id, cancellation_id=cancellation.id, reason=reason,
@@ -168,6 +175,12 @@ def run(now=None, *, dry_run=False, within=timedelta(0), on_item=lambda item, ac
         elif dry_run:
             on_item(item, "would delete")
         else:
+            lock_requests(ShiftCancellation.id == item.cancellation.id)
+            hold = active_hold(item.cancellation.id)
+            if hold is not None:  # held since the list was made
+                db.session.commit()
+                on_item(replace(item, hold=hold), "held")
+                continue
             deleted += len(purge_rows(item.media, reason="retention"))
             db.session.commit()
             on_item(item, "deleted")

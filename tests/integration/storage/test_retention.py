@@ -252,3 +252,19 @@ def test_erasure_deletes_the_persons_upload_slots_and_files_posted_but_never_sen
     assert db.session.execute(db.select(UploadSlot.filename)).first() is None
     report = db.session.execute(db.select(DeletionReport)).scalar_one().report
     assert [entry["key"] for entry in report["unsent_uploads"]] == [slot.key] and report["complete"] is True
+
+
+def test_a_hold_placed_while_retention_runs_saves_the_requests_not_yet_deleted(media_app, business, monkeypatch):
+    held = business.requests[1]
+    held_rows = [r for r in business.files[business.person.id] if r.subject_id == held.id]
+    listed_before = retention.expiries(utcnow())  # the run's list, made before the owner places the hold
+    assert all(item.hold is None for item in listed_before)
+    retention.place_hold(held, "Court order", actor=business.owner)
+    db.session.commit()
+    monkeypatch.setattr(retention, "expiries", lambda now, within: listed_before)
+    seen = []
+    retention.run(on_item=lambda item, action: seen.append((item.cancellation.id, action, getattr(item.hold, "reason",
+                                                                                                   None))))
+    assert (held.id, "held", "Court order") in seen
+    assert listed(storage(), keys_of(held_rows))
+    assert db.session.get(MediaObject, held_rows[0].id).purged_at is None
