@@ -45,6 +45,9 @@ def upload():
     store = media_storage()
     if not isinstance(store, LocalMediaStorage):
         abort(404)
+    # one file and its policy fields, not the app-wide limit for a form of several files: read before the policy
+    # is checked, so anyone could otherwise make the app spool that much
+    request.max_content_length = current_app.config["MEDIA_MAX_UPLOAD_BYTES"] + 64 * 1024
     posted = request.files.get("file")
     if posted is None:
         abort(400)

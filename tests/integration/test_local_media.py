@@ -47,3 +47,11 @@ def test_expired_link_is_403(app, client):
 
 def test_link_to_a_missing_file_is_404(app, client):
     assert client.get(storage().presigned_url("shift-cancellations/1/2/none.jpg", expires_in=60)).status_code == 404
+
+
+def test_the_upload_endpoint_reads_no_more_than_one_file_before_checking_the_policy(app, client):
+    app.config["MEDIA_MAX_UPLOAD_BYTES"] = 100_000
+    app.config["MAX_CONTENT_LENGTH"] = 10_000_000  # a form of several files may be this large
+    body = {"key": "incoming/1/x", "policy": "not signed", "file": (io.BytesIO(b"\0" * 1_000_000), "f.jpg")}
+    response = client.post("/local-media-upload", data=body, content_type="multipart/form-data")
+    assert response.status_code == 413
