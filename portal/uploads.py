@@ -106,7 +106,15 @@ def arrived(actor, slot_uuids, *, cancellation=None):
         UploadSlot.claimed_at.is_(None), UploadSlot.expires_at > utcnow() - SLOT_FINISH_GRACE)).scalars()}
     if len(slots) != len(slot_uuids):
         raise SlotError(NOT_YOURS)
-    return [_looked_at(actor, slots[uuid]) for uuid in slot_uuids]
+    found = []
+    for uuid in slot_uuids:
+        try:
+            found.append(_looked_at(actor, slots[uuid]))
+        except SlotError:
+            # used up: the browser asks for a fresh slot, and this one's file is swept (the caller commits)
+            slots[uuid].claimed_at, slots[uuid].filename = utcnow(), ""
+            raise
+    return found
 
 
 def _looked_at(actor, slot):

@@ -72,6 +72,7 @@ def _check_files(files, room=None, cancellation=None):
             validated.extend(uploads.arrived(current_user, slots, cancellation=cancellation))
         except SlotError as error:
             refused.append(("", str(error)))
+            db.session.commit()  # the refused slot is closed, so it no longer takes room on the request
         except StorageError:  # the store cannot say whether the files arrived: nothing is taken in
             current_app.logger.exception("direct uploads could not be checked in the store")
             refused.append(("", _store_down()))

@@ -224,3 +224,15 @@ def test_a_store_that_fails_while_the_finish_checks_the_files_keeps_the_form_and
     page = response.get_data(as_text=True)
     assert response.status_code == 422 and "not available right now" in page and "Fever since Sunday" in page
     assert nothing_taken(world)
+
+
+def test_a_slot_refused_at_the_finish_no_longer_takes_room_on_the_request(media_app, world):
+    media_app.config["MEDIA_MAX_FILES"] = 2
+    client = signed_in(media_app, world.a.emp1)
+    assert send_request(client, world.a.shift1, [uploaded(client)["slot"]]).status_code == 302
+    cancellation = db.session.execute(db.select(ShiftCancellation)).scalar_one()
+    fake = uploaded(client, b"<html><script>alert(1)</script></html>", "image/jpeg", cancellation=cancellation.id)
+    token = Auth(client).csrf_token("/cancellations/")
+    refused = client.post(f"/cancellations/{cancellation.id}/proofs", data={"csrf_token": token, "slots": fake["slot"]})
+    assert refused.status_code == 422
+    assert ask_slot(client, cancellation=cancellation.id).status_code == 200  # the one place left is free again
