@@ -156,7 +156,11 @@ def _process(media, row, source):
         elif media.mark_ready(row, put, source=source):
             _submit_when_complete(row.subject_id)
         elif _purged(row.id):
-            media.delete_versions(put)  # erased while the job ran: its bytes must not come back
+            # erased while the job ran: its bytes must not come back, and its incoming object went with the
+            # erasure (deleting it again would leave a delete marker on a versioned bucket)
+            media.delete_versions(put)
+            db.session.commit()
+            return
         db.session.commit()
     except SQLAlchemyError:
         db.session.rollback()
