@@ -14,6 +14,7 @@ from .media.purge import purge
 from .models import (AuditEvent, DeletionReport, LegalHold, MediaObject, OutboxMail, ShiftCancellation, UploadSlot,
                      utcnow)
 from .retention import lock_requests, purge_rows
+from .subject_access.export import ACTION as EXPORT
 
 ERASED_TEXT = "[erased]"
 
@@ -97,7 +98,8 @@ def _scrub_audit(person, pseudonym, media_ids, request_ids):
     shift_ids = db.select(ShiftCancellation.shift_id).where(ShiftCancellation.employee_id == person.id)
     events = db.session.execute(db.select(AuditEvent).where(AuditEvent.owner_id == person.owner_id, sa.or_(
         AuditEvent.actor_id == person.id, AuditEvent.media_id.in_(media_ids) if media_ids else sa.false(),
-        AuditEvent.shift_id.in_(shift_ids), AuditEvent.action.like("staff.%"), AuditEvent.action == "person.export"))
+        AuditEvent.shift_id.in_(shift_ids), AuditEvent.action.like("staff.%"),
+        sa.and_(AuditEvent.action == EXPORT, AuditEvent.detail["person_id"].as_integer() == person.id)))
     ).scalars()
     return sum(_scrub_event(event, person, pseudonym, media_ids, request_ids) for event in events)
 

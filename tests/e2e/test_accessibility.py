@@ -175,12 +175,18 @@ def test_every_control_is_reached_with_tab_and_shows_the_focus(browser, live_ser
     assert problems == {}, problems
 
 
-def test_the_lightbox_keeps_the_focus_inside_and_gives_it_back(browser, live_server, site):
+def _owners_home(browser, live_server, site):
+    """A desktop context with the owner signed in and their home loaded."""
     context = _context(browser, "desktop", "en")
     page = context.new_page()
     sign_in(page, live_server, site.people["owner"])
     page.wait_for_url(f"{live_server}/")
     page.wait_for_load_state("load")
+    return context, page
+
+
+def test_the_lightbox_keeps_the_focus_inside_and_gives_it_back(browser, live_server, site):
+    context, page = _owners_home(browser, live_server, site)
     opener = f"#proofs-{site.cancellation} a[data-lightbox]"
     page.focus(opener)
     page.keyboard.press("Enter")
@@ -199,11 +205,7 @@ def test_the_lightbox_keeps_the_focus_inside_and_gives_it_back(browser, live_ser
 
 
 def test_a_dismissed_decision_confirm_gives_the_focus_back_to_its_button(browser, live_server, site):
-    context = _context(browser, "desktop", "en")
-    page = context.new_page()
-    sign_in(page, live_server, site.people["owner"])
-    page.wait_for_url(f"{live_server}/")
-    page.wait_for_load_state("load")
+    context, page = _owners_home(browser, live_server, site)
     button = f"#cancellation-{site.cancellation} button.approve"
     questions = []
     page.once("dialog", lambda dialog: (questions.append(dialog.type), dialog.dismiss()))
