@@ -144,6 +144,22 @@ def _summary(samples):
     return {"median": statistics.median(samples), "min": min(samples), "max": max(samples), "n": len(samples)}
 
 
+class _ReadyClock:
+    """When the job's row became ready: the job drops its incoming object right after its final commit, so
+    the call to drop_incoming marks that moment (the job then goes on to delete the incoming object)."""
+
+    def __init__(self):
+        from portal.media.orchestrator import MediaOrchestrator
+
+        self.at, real = None, MediaOrchestrator.drop_incoming
+
+        def drop_incoming(media, row):
+            self.at = time.perf_counter()
+            return real(media, row)
+
+        MediaOrchestrator.drop_incoming = drop_incoming
+
+
 def timings(app, files, repeat):
     """Interleaved: for each repetition and payload, a raw put, the request path, then the job."""
     from portal import cancellations
@@ -152,7 +168,8 @@ def timings(app, files, repeat):
 
     employee, cancellation = subject()
     client, bucket = storage()._client(), app.config["MEDIA_STORAGE_BUCKET"]
-    raw, request, job = ({name: [] for name in files} for _ in range(3))
+    raw, request, ready, job = ({name: [] for name in files} for _ in range(4))
+    clock = _ReadyClock()
     for round_ in range(repeat + 1):  # round 0 warms connections and caches up and is not counted
         for name, data in files.items():
             started = time.perf_counter()
@@ -161,22 +178,25 @@ def timings(app, files, repeat):
             started = time.perf_counter()
             media_id = request_path(cancellation, employee, data, name)
             request_s = time.perf_counter() - started
-            started = time.perf_counter()
+            clock.at, started = None, time.perf_counter()
             cancellations.process_proof(media_id)
             job_s = time.perf_counter() - started
             db.session.expire_all()
             if round_:
                 raw[name].append(raw_s)
                 request[name].append(request_s)
+                ready[name].append(clock.at - started)
                 job[name].append(job_s)
     app.extensions["queue"].connection.flushdb()
     results = []
     for name, data in files.items():
-        ratios_request = [r / p for r, p in zip(request[name], raw[name])]
-        ratios_job = [j / p for j, p in zip(job[name], raw[name])]
+        def ratios(samples):
+            return _summary([s / p for s, p in zip(samples, raw[name])])
+
         results.append({"payload": name, "bytes": len(data), "raw_put_s": _summary(raw[name]),
-                        "request_s": _summary(request[name]), "processing_s": _summary(job[name]),
-                        "request_ratio": _summary(ratios_request), "processing_ratio": _summary(ratios_job)})
+                        "request_s": _summary(request[name]), "processing_s": _summary(ready[name]),
+                        "job_s": _summary(job[name]), "request_ratio": ratios(request[name]),
+                        "processing_ratio": ratios(ready[name]), "job_ratio": ratios(job[name])})
     return results
 
 
@@ -277,12 +297,12 @@ def run(smoke=False):
 
 def _print(report):
     print(f"S3 server: {report['server']}, {report['repeat']} interleaved repetitions (median [min-max])")
-    print(f"{'payload':<22} {'bytes':>9} {'raw put':>9} {'request/raw':>20} {'processing/raw':>20}")
+    print(f"{'payload':<22} {'bytes':>9} {'raw put':>9} {'request/raw':>20} {'start-ready/raw':>20} "
+          f"{'whole job/raw':>20}")
     for r in report["results"]:
-        rq, pr = r["request_ratio"], r["processing_ratio"]
-        print(f"{r['payload']:<22} {r['bytes']:>9} {r['raw_put_s']['median'] * 1000:>7.1f}ms "
-              f"{rq['median']:>6.2f} [{rq['min']:.2f}-{rq['max']:.2f}]   "
-              f"{pr['median']:>6.2f} [{pr['min']:.2f}-{pr['max']:.2f}]")
+        print(f"{r['payload']:<22} {r['bytes']:>9} {r['raw_put_s']['median'] * 1000:>7.1f}ms " + " ".join(
+            f"{x['median']:>9.2f} [{x['min']:.2f}-{x['max']:.2f}]"
+            for x in (r["request_ratio"], r["processing_ratio"], r["job_ratio"])))
     rss = report["rss_8_concurrent_rotated_10mb"]
     print(f"peak RSS growth, 8 concurrent {rss['file_mib']:.1f} MiB rotated photos: web worker "
           f"{rss['web_worker_mib']:.1f} MiB; work-horses {max(rss['work_horse_mib']):.1f} MiB at most "

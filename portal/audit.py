@@ -13,6 +13,14 @@ class RequestInfo:
     user_agent: str | None = None
 
 
+@dataclass(frozen=True)
+class Actor:
+    """Who acted, when only their id and role are at hand (a worker need not load the person to say who)."""
+
+    id: int | None
+    role: str | None
+
+
 def record(action, *, actor, owner_id, source=None, shift_id=None, media_id=None, detail=None):
     """Add an audit event for action by actor to the session (written when the caller commits)."""
     source = source or RequestInfo()

@@ -5,6 +5,7 @@ own every commit. State changes are conditional updates, so two tabs, two manage
 worker acting at once cannot both win.
 """
 import time
+from contextlib import contextmanager
 
 import sqlalchemy as sa
 from flask import current_app
@@ -15,6 +16,7 @@ from .audit import RequestInfo
 from .extensions import db
 from .mail import messages
 from .media import orchestrator
+from .media.storage import StorageError
 from .media.validation import ValidationError
 from .models import MediaObject, Shift, ShiftCancellation, utcnow
 
@@ -55,41 +57,50 @@ def _move_shift(shift_id, from_status, to_status, employee_id=None):
 def request_cancellation(shift, reason, files, *, actor, source=None):
     """Create a request with its proofs in one transaction and queue their processing; managers see it once
     every proof is ready. Raises jobs.QueueUnavailableError, with nothing stored, when no worker could run."""
-    jobs.require_queue()
-    if not _move_shift(shift.id, "scheduled", "cancellation_requested", employee_id=actor.id):
-        db.session.rollback()
-        raise WorkflowError("This shift cannot be cancelled.")
-    cancellation = ShiftCancellation(owner_id=shift.owner_id, shift_id=shift.id, employee_id=actor.id,
-                                     reason=reason.strip(), status="pending", created_at=utcnow())
-    db.session.add(cancellation)
-    db.session.flush()
-    audit.record("cancellation.request", actor=actor, owner_id=shift.owner_id, source=source,
-                 shift_id=shift.id, detail={"cancellation_id": cancellation.id, "files": len(files)})
-    rows = _commit_upload(cancellation, files, actor)
+    with _sending(shift.owner_id, files, actor) as receipt:
+        jobs.require_queue()
+        if not _move_shift(shift.id, "scheduled", "cancellation_requested", employee_id=actor.id):
+            db.session.rollback()
+            raise WorkflowError("This shift cannot be cancelled.")
+        cancellation = ShiftCancellation(owner_id=shift.owner_id, shift_id=shift.id, employee_id=actor.id,
+                                         reason=reason.strip(), status="pending", created_at=utcnow())
+        db.session.add(cancellation)
+        db.session.flush()
+        audit.record("cancellation.request", actor=actor, owner_id=shift.owner_id, source=source,
+                     shift_id=shift.id, detail={"cancellation_id": cancellation.id, "files": len(files)})
+        rows = _commit_upload(receipt, cancellation, actor)
     _start_processing(rows, source, new_request=cancellation)
     return cancellation
 
 
-def _commit_upload(cancellation, files, actor, before_commit=None):
-    """Put the files under incoming/ and commit their processing rows with the rest of the caller's unit of
-    work; if anything fails (before_commit refusing included), nothing of it stays."""
+@contextmanager
+def _sending(owner_id, files, actor):
+    """Start putting the files under incoming/ at once, so the store's transfer runs beside the checks and
+    inserts of the block; if the block ends without committing their rows, what landed is deleted."""
+    receipt = orchestrator().send(files, owner_id=owner_id, actor=actor)
+    try:
+        yield receipt
+    except BaseException:
+        receipt.undo()
+        raise
+
+
+def _commit_upload(receipt, cancellation, actor, before_commit=None):
+    """Commit the receipt's processing rows with the rest of the caller's unit of work once their puts have
+    landed; if anything fails (before_commit refusing included), nothing of it stays."""
     media, started = orchestrator(), time.perf_counter()
     try:
-        rows = media.receive(context="shift_cancellation", owner_id=cancellation.owner_id,
-                             subject_id=cancellation.id, shift_id=cancellation.shift_id, files=files, actor=actor)
-    except Exception:
-        db.session.rollback()
-        raise
-    try:
+        rows = media.receive(receipt, context="shift_cancellation", subject_id=cancellation.id,
+                             shift_id=cancellation.shift_id, actor=actor)
         db.session.flush()
         if before_commit:
             before_commit()
+        receipt.settle()
         db.session.commit()
     except Exception:
         db.session.rollback()
-        for row in rows:
-            media.drop_incoming(row)
-        raise
+        raise  # _sending deletes what the receipt put
+    receipt.keep()
     metrics.UPLOAD_SECONDS.observe(time.perf_counter() - started)
     return rows
 
@@ -142,29 +153,33 @@ def process_proof(media_id, origin=None):
 
 def _process(media, row, source):
     try:
-        processed = media.process(row)
+        promotion = media.promote(row, media.process(row))  # a StorageError fails the job; the queue retries it
     except ValidationError as error:
+        db.session.rollback()  # promote set the row's stored type and sizes before the decode refused the file
         media.refuse(row, error, source=source)
         db.session.commit()
         media.drop_incoming(row)
         return
-    put = media.promote(row, processed)  # a StorageError fails the job, and the queue retries it
-    try:
+    try:  # the thumbnail's put runs on while the row is written; the commit waits for it
         if not _hold_pending(row.subject_id):
             # decided or withdrawn meanwhile: no proof joins a request after its decision
-            media.discard([row], put)
-        elif media.mark_ready(row, put, source=source):
+            media.discard([row], promotion.landed())
+        elif media.mark_ready(row, promotion.file, source=source):
             _submit_when_complete(row.subject_id)
         elif _purged(row.id):
             # erased while the job ran: its bytes must not come back, and its incoming object went with the
             # erasure (deleting it again would leave a delete marker on a versioned bucket)
-            media.delete_versions(put)
+            media.delete_versions(promotion.landed())
             db.session.commit()
             return
+        promotion.settle()  # a StorageError: both puts undone, and the retry starts over
         db.session.commit()
     except SQLAlchemyError:
         db.session.rollback()
-        media.delete_versions(put)  # the retry puts them again; the row still waits with its incoming bytes
+        promotion.undo()  # the retry puts them again; the row still waits with its incoming bytes
+        raise
+    except StorageError:
+        db.session.rollback()
         raise
     media.drop_incoming(row)
 
@@ -237,23 +252,24 @@ def proofs_changed(cancellation_ids):
 def add_proofs(cancellation, files, *, actor, source=None, replaces=None):
     """Attach more proofs to a pending request within its cap (replacing a refused one, if given) and queue
     their processing; refused at the commit if the request was decided or filled meanwhile."""
-    _require_pending(cancellation)
-    jobs.require_queue()
-    room = proof_room(cancellation)
-    if len(files) > room:
-        raise ProofLimitError(room)
+    with _sending(cancellation.owner_id, files, actor) as receipt:
+        _require_pending(cancellation)
+        jobs.require_queue()
+        room = proof_room(cancellation)
+        if len(files) > room:
+            raise ProofLimitError(room)
 
-    def still_open():
-        # in the transaction that adds the rows, where they already count; the request row stays locked
-        if not _hold_pending(cancellation.id):
-            raise WorkflowError(DECIDED)
-        if replaces is not None:
-            replaces.deleted_at = utcnow()
-        counted, cap = _counted_proofs(cancellation.id), current_app.config["MEDIA_MAX_FILES"]
-        if counted > cap:  # another post filled the request meanwhile
-            raise ProofLimitError(max(0, cap - (counted - len(files))))
+        def still_open():
+            # in the transaction that adds the rows, where they already count; the request row stays locked
+            if not _hold_pending(cancellation.id):
+                raise WorkflowError(DECIDED)
+            if replaces is not None:
+                replaces.deleted_at = utcnow()
+            counted, cap = _counted_proofs(cancellation.id), current_app.config["MEDIA_MAX_FILES"]
+            if counted > cap:  # another post filled the request meanwhile
+                raise ProofLimitError(max(0, cap - (counted - len(files))))
 
-    rows = _commit_upload(cancellation, files, actor, before_commit=still_open)
+        rows = _commit_upload(receipt, cancellation, actor, before_commit=still_open)
     _start_processing(rows, source)
     return rows
 

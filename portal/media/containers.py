@@ -6,6 +6,7 @@ decoder needs, in order, and stop at the image's end marker. They never decode o
 they never trust a length they cannot check; whatever they return is then decoded in full by Pillow
 (images.prepare), so a file they misread is refused, never stored.
 """
+import re
 import struct
 import zlib
 
@@ -69,17 +70,16 @@ def _next_marker(data, pos):
     raise ContainerError("no end of image")
 
 
+# In entropy-coded data a 0xFF is followed by 0x00 (a stuffed byte), 0xD0-0xD7 (a restart marker) or another 0xFF
+# (fill); the first 0xFF followed by anything else starts the next marker. The regular expression engine finds it
+# in C, where a loop in Python took ~5 ms over a 4 MB photo (one 0xFF every 256 bytes or so).
+_MARKER_AFTER_SCAN = re.compile(rb"\xff(?=[^\x00\xd0-\xd7\xff])")
+
+
 def _entropy_end(data, pos):
     """Where the entropy-coded data after a scan header ends: the first marker that is not a restart or stuffing."""
-    while True:
-        pos = data.find(b"\xff", pos)
-        if pos < 0 or pos + 1 >= len(data):
-            return len(data)  # ends without EOI: the decoder decides whether the scan is whole
-        follower = data[pos + 1]
-        if follower == 0x00 or 0xD0 <= follower <= 0xD7 or follower == 0xFF:
-            pos += 1 if follower == 0xFF else 2
-            continue
-        return pos
+    found = _MARKER_AFTER_SCAN.search(data, pos)
+    return found.start() if found else len(data)  # no marker: the decoder decides whether the scan is whole
 
 
 def canonical_jpeg(data, orientation=1):

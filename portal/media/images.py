@@ -6,10 +6,11 @@ one full decode that proves an image whole, and it turns the thumbnail upright.
 """
 import io
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from PIL import Image, ImageDraw, ImageOps
+from PIL import Image, ImageDraw
 
 from . import containers, pdf
 from .validation import ValidationError
@@ -55,11 +56,25 @@ def canonical_image(data, content_type):
     return containers.canonical_webp(data, orientation)
 
 
-def _thumbnail_from(image):
+# How to turn a picture upright for each EXIF orientation (2-8); 1 is upright already.
+UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+           5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+           8: Image.Transpose.ROTATE_90}
+
+
+def _fitted(size):
+    """The size a picture of this size takes inside THUMBNAIL_SIZE (never larger than it is)."""
+    scale = min(THUMBNAIL_SIZE[0] / size[0], THUMBNAIL_SIZE[1] / size[1], 1.0)
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
+
+
+def _thumbnail_from(image, orientation=1):
     mode = "RGBA" if image.mode in ("RGBA", "LA", "P", "PA") else "RGB"
     if image.mode != mode:
         image = image.convert(mode)
     image.thumbnail(THUMBNAIL_SIZE, Image.Resampling.LANCZOS, reducing_gap=2.0)
+    if orientation in UPRIGHT:  # turned at thumbnail size: a fraction of the pixels of the whole picture
+        image = image.transpose(UPRIGHT[orientation])
     buffer = io.BytesIO()
     image.save(buffer, "WEBP", quality=THUMBNAIL_QUALITY, method=1)  # method 1: several times faster than 4
     return buffer.getvalue()
@@ -68,12 +83,13 @@ def _thumbnail_from(image):
 def image_thumbnail(data):
     """A WebP thumbnail, upright; decoding reads every byte of the image, so a broken one raises here."""
     with Image.open(io.BytesIO(data)) as image:
+        orientation = _orientation(image)
         if image.format == "JPEG":
-            # DCT scaling straight to the smallest size still at least as big as the thumbnail
-            image.draft("RGB", THUMBNAIL_SIZE)
+            # DCT scaling straight to the smallest size still at least as big as the thumbnail it makes (asking
+            # for the whole box would keep a 4:3 photo at twice the scale it needs)
+            image.draft("RGB", _fitted(image.size))
         image.load()
-        ImageOps.exif_transpose(image, in_place=True)
-        return _thumbnail_from(image)
+        return _thumbnail_from(image, orientation)
 
 
 def pdf_thumbnail(data):
@@ -125,15 +141,32 @@ def thumbnail(data, content_type):
     return pdf_thumbnail(data) if content_type == "application/pdf" else image_thumbnail(data)
 
 
-def prepare(data, content_type):
-    """Canonical bytes and thumbnail of a validated file; ValidationError when the file does not hold up."""
+def stage(data, content_type):
+    """The first half of prepare: the bytes to store, without decoding a pixel (a HEIC's conversion is its one
+    decode, so its thumbnail comes with it; otherwise thumbnail is None until make_thumbnail). Run inside
+    refusals()."""
+    if content_type == "application/pdf":
+        return PreparedFile(data=data, thumbnail=None)
+    if content_type == "image/heic":
+        return heic_to_jpeg(data)
+    return PreparedFile(data=canonical_image(data, content_type), thumbnail=None)
+
+
+def make_thumbnail(staged, content_type):
+    """The second half: the thumbnail of staged bytes (the full decode that proves an image whole). Run inside
+    refusals()."""
+    if staged.thumbnail is not None:
+        return staged.thumbnail
+    return pdf_thumbnail(staged.data) if content_type == "application/pdf" else image_thumbnail(staged.data)
+
+
+@contextmanager
+def refusals(content_type):
+    """Turn whatever a decoder raises on a file into the ValidationError its sender reads."""
     try:
-        if content_type == "application/pdf":
-            return PreparedFile(data=data, thumbnail=pdf_thumbnail(data))
-        if content_type == "image/heic":
-            return heic_to_jpeg(data)
-        stored = canonical_image(data, content_type)
-        return PreparedFile(data=stored, thumbnail=image_thumbnail(stored))
+        yield
+    except ValidationError:  # already worded (a ValueError, so before the clause below)
+        raise
     except containers.AnimatedImageError:
         raise ValidationError(_l("Animated images are not accepted. Please send a photo or a PDF."),
                               code="image") from None
@@ -145,3 +178,10 @@ def prepare(data, content_type):
         log.warning("media.prepare failed on a %s file", content_type, exc_info=True)
         raise ValidationError(_l("The file could not be read. Please send a new photo or PDF."),
                               code="unreadable") from None
+
+
+def prepare(data, content_type):
+    """Canonical bytes and thumbnail of a validated file; ValidationError when the file does not hold up."""
+    with refusals(content_type):
+        staged = stage(data, content_type)
+        return PreparedFile(data=staged.data, thumbnail=make_thumbnail(staged, content_type))

@@ -9,11 +9,13 @@ here commits: the workflow that calls it owns every transaction.
 import hashlib
 import io
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
 from flask_babel import force_locale
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import audit, metrics
 from ..extensions import db
@@ -67,12 +69,13 @@ class PresignedUrl:
 
 @dataclass(frozen=True)
 class Processed:
-    """What a worker made of one upload: the bytes to store, their type and sha256, and the thumbnail."""
+    """What a worker made of one upload: the bytes to store, their type and sha256, and the thumbnail when
+    making the bytes already made it (a HEIC's conversion); otherwise promote makes it while the file is put."""
 
     data: bytes
     content_type: str
     sha256: str
-    thumbnail: bytes
+    thumbnail: bytes | None = None
 
 
 # How long a browser may keep a thumbnail read from the store, for stores that ignore a link's
@@ -87,6 +90,110 @@ def put_thumbnail(storage, row, thumbnail):
     return storage.put(row.thumbnail_key, io.BytesIO(thumbnail), content_type="image/webp",
                        metadata={"thumbnail-of": row.uuid, "sha256": hashlib.sha256(thumbnail).hexdigest()},
                        cache_seconds=THUMBNAIL_CACHE_SECONDS)
+
+
+class Receipt:
+    """The files of one post on their way under incoming/: each has its media uuid, and the bytes of those that
+    came through the app are being put by threads of their own (one per file, up to MAX_PARALLEL_PUTS; boto3's
+    client is thread-safe) while the request checks and inserts. Once the rows are committed, keep(); before
+    that, any way out goes through settle() or undo(), so nothing is left behind."""
+
+    MAX_PARALLEL_PUTS = 4
+
+    def __init__(self, media, files, owner_id, actor):
+        self.files, self.owner_id, self.rows = list(files), owner_id, []
+        self.uuids = [item.uuid if isinstance(item, Arrived) else keys.new_uuid() for item in self.files]
+        self._media, self._finished, self._futures = media, False, []
+        sending = [(keys.incoming_key(owner_id, media_uuid), item, media_uuid)
+                   for item, media_uuid in zip(self.files, self.uuids) if not isinstance(item, Arrived)]
+        if sending:
+            pool = ThreadPoolExecutor(max_workers=min(len(sending), self.MAX_PARALLEL_PUTS),
+                                      thread_name_prefix="incoming-put")
+            self._futures = [pool.submit(media.storage.put, key, item.stream, content_type=item.content_type,
+                                         metadata={"uploader-id": str(actor.id), "media-uuid": media_uuid})
+                             for key, item, media_uuid in sending]
+            pool.shutdown(wait=False)  # the threads end with their puts
+
+    def _outcomes(self):
+        """Wait for every put: what landed, and the first StorageError (or None)."""
+        landed, failure = [], None
+        for future in self._futures:
+            try:
+                landed.append(future.result())
+            except StorageError as error:
+                failure = failure or error
+        return landed, failure
+
+    def settle(self):
+        """Wait for the puts. On a storage failure nothing stays: the objects that landed are deleted (unless
+        the store is down, when verify finds them as unclaimed incoming objects and the lifecycle rule expires
+        them), and the StorageError is raised for the caller to roll back."""
+        landed, error = self._outcomes()
+        if error is None:
+            return
+        self._finished = True
+        metrics.UPLOADS.labels("failed").inc(len(self.files))
+        metrics.STORAGE_ERRORS.labels(error.operation or "put").inc()
+        log.warning("media.receive failed owner_id=%s files=%d: %s", self.owner_id, len(self.files), error)
+        if not isinstance(error, StorageUnavailableError):
+            in_flight = [StoredObject(key=error.key, size=0)] if error.key else []
+            self._media._delete_quietly(landed + in_flight)  # a put that timed out may have landed all the same
+        raise error
+
+    def undo(self):
+        """The rows will not be committed: wait for the puts and delete exactly the versions that landed."""
+        if not self._finished:
+            self._finished = True
+            landed, _ = self._outcomes()
+            self._media._delete_quietly(landed)
+
+    def keep(self):
+        """The rows are committed: their incoming objects are the jobs' to read now."""
+        self._finished = True
+
+
+class Promotion:
+    """A processed file's puts under its final keys: the file's (awaited by promote) and the thumbnail's, which
+    may still run while the caller writes the row; settle() waits for it before the caller commits."""
+
+    def __init__(self, media, file_put, thumbnail_put):
+        self._media, self._puts = media, [put for put in (file_put, thumbnail_put) if put is not None]
+
+    def _outcomes(self):
+        landed, failure = [], None
+        for future in self._puts:
+            try:
+                landed.append(future.result())
+            except StorageError as error:
+                failure = failure or error
+        return landed, failure
+
+    @property
+    def file(self):
+        """The file's StoredObject (its version goes on the row); StorageError, with every put undone, if it failed."""
+        try:
+            return self._puts[0].result()
+        except StorageError:
+            self.settle()
+            raise
+
+    def landed(self):
+        """Every object put so far, once no put is running (for an undo)."""
+        return self._outcomes()[0]
+
+    def settle(self):
+        """Wait for the thumbnail's put; on a store failure undo what landed and raise the StorageError."""
+        landed, error = self._outcomes()
+        if error is not None:
+            metrics.STORAGE_ERRORS.labels(error.operation or "put").inc()
+            if not isinstance(error, StorageUnavailableError):
+                self._media._delete_quietly(landed)  # the retry puts both again; meanwhile the final keys hold nothing
+            raise error
+        return landed
+
+    def undo(self):
+        """Delete exactly the versions that landed (best effort)."""
+        self._media._delete_quietly(self.landed())
 
 
 class MediaOrchestrator:
@@ -105,33 +212,20 @@ class MediaOrchestrator:
 
     # --- the request's half ------------------------------------------------------------------------------
 
-    def receive(self, *, context, owner_id, subject_id, shift_id, files, actor):
-        """Put each checked file under incoming/ and add its processing row to the session (not committed).
+    def send(self, files, *, owner_id, actor):
+        """Start putting checked files under incoming/ (files that arrived through a slot are there already);
+        the returned Receipt goes to receive() once the request's own checks have begun."""
+        return Receipt(self, files, owner_id, actor)
 
-        On a storage failure nothing stays: the objects already put are deleted (unless the store is down,
-        when verify finds them as unclaimed incoming objects and the lifecycle rule expires them). Files that
-        arrived through a slot are already in place: their slots are claimed first, once (SlotError if taken)."""
-        self._claim_slots([item for item in files if isinstance(item, Arrived)])
-        rows, put = [], []
-        try:
-            for checked in files:
-                arrived = isinstance(checked, Arrived)
-                row = self._processing_row(context, owner_id, subject_id, shift_id, checked, actor,
-                                           checked.uuid if arrived else keys.new_uuid())
-                if not arrived:
-                    put.append(self.storage.put(row.incoming_key, checked.stream, content_type=checked.content_type,
-                                                metadata={"uploader-id": str(actor.id), "media-uuid": row.uuid}))
-                rows.append(row)
-        except StorageError as error:
-            metrics.UPLOADS.labels("failed").inc(len(files))
-            metrics.STORAGE_ERRORS.labels(error.operation or "put").inc()
-            log.warning("media.receive failed owner_id=%s files=%d: %s", owner_id, len(files), error)
-            if not isinstance(error, StorageUnavailableError):
-                in_flight = [StoredObject(key=error.key, size=0)] if error.key else []
-                self._delete_quietly(put + in_flight)  # a put that timed out may have landed all the same
-            raise
-        db.session.add_all(rows)
-        return rows
+    def receive(self, receipt, *, context, subject_id, shift_id, actor):
+        """Add the processing row of each file of the receipt to the session (not committed); the caller waits
+        for receipt.settle() before its commit. Slots are claimed first, once (SlotError if taken)."""
+        self._claim_slots([item for item in receipt.files if isinstance(item, Arrived)])
+        receipt.rows = [self._processing_row(context, receipt.owner_id, subject_id, shift_id, checked, actor,
+                                             media_uuid)
+                        for checked, media_uuid in zip(receipt.files, receipt.uuids)]
+        db.session.add_all(receipt.rows)
+        return receipt.rows
 
     @staticmethod
     def _claim_slots(arrived):
@@ -190,29 +284,44 @@ class MediaOrchestrator:
             raise validation.ValidationError(validation.type_refusal(), code="type")
         unchanged = checked.data is data
         del data  # from here on only checked.data holds the upload
-        prepared = images.prepare(checked.data, checked.content_type)
+        with images.refusals(checked.content_type):
+            staged = images.stage(checked.data, checked.content_type)  # no pixel decoded (but a HEIC's)
         # a PDF is stored as it came: the digest taken while reading is its sha256
-        sha = digest.hexdigest() if unchanged and prepared.data is checked.data else \
-            hashlib.sha256(prepared.data).hexdigest()
+        sha = digest.hexdigest() if unchanged and staged.data is checked.data else \
+            hashlib.sha256(staged.data).hexdigest()
         stored_type = validation.STORED_TYPES.get(checked.content_type, checked.content_type)
-        return Processed(data=prepared.data, content_type=stored_type, sha256=sha, thumbnail=prepared.thumbnail)
+        return Processed(data=staged.data, content_type=stored_type, sha256=sha, thumbnail=staged.thumbnail)
 
     def promote(self, row, processed):
-        """Put the file and its thumbnail under their final keys; return what was put (for an undo)."""
-        row.content_type, row.sha256 = processed.content_type, processed.sha256
-        row.size, row.thumbnail_size = len(processed.data), len(processed.thumbnail)
-        row.original_filename = disposition.download_name(row.original_filename, processed.content_type)
-        put = []
+        """Put the file under its final key while its thumbnail is made, then start the thumbnail's put; returns
+        the Promotion, whose file has landed and whose thumbnail is on its way while the caller writes the row.
+
+        The thumbnail's decode is the one that proves an image whole, so it may still refuse the file: then the
+        file's put is undone and ValidationError raised. A store failure raises StorageError with nothing left
+        under the final keys (the queue retries the job)."""
+        # set without marking the row dirty: mark_ready's claim writes them, so no autoflush writes them first
+        for name, value in (("content_type", processed.content_type), ("sha256", processed.sha256),
+                            ("size", len(processed.data)),
+                            ("original_filename", disposition.download_name(row.original_filename,
+                                                                            processed.content_type))):
+            set_committed_value(row, name, value)
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="final-put")
         try:
-            put.append(self.storage.put(row.storage_key, io.BytesIO(processed.data), content_type=row.content_type,
-                                        metadata=self._metadata(row)))
-            put.append(put_thumbnail(self.storage, row, processed.thumbnail))
-        except StorageError as error:
-            metrics.STORAGE_ERRORS.labels(error.operation or "put").inc()
-            if not isinstance(error, StorageUnavailableError):
-                self._delete_quietly(put)  # the retry puts both again; meanwhile the final key holds nothing
-            raise
-        return put
+            file_put = pool.submit(self.storage.put, row.storage_key, io.BytesIO(processed.data),
+                                   content_type=row.content_type, metadata=self._metadata(row))
+            try:
+                with images.refusals(processed.content_type):
+                    thumbnail = images.make_thumbnail(images.PreparedFile(processed.data, processed.thumbnail),
+                                                      processed.content_type)
+            except BaseException:
+                Promotion(self, file_put, None).undo()  # nothing of a refused file stays under its final key
+                raise
+            set_committed_value(row, "thumbnail_size", len(thumbnail))
+            promotion = Promotion(self, file_put, pool.submit(put_thumbnail, self.storage, row, thumbnail))
+        finally:
+            pool.shutdown(wait=False)  # its thread ends with the puts
+        promotion.file  # noqa: B018  (waits for the file's put: a StorageError is raised here, all undone)
+        return promotion
 
     def _metadata(self, row):
         return {
@@ -225,17 +334,18 @@ class MediaOrchestrator:
             "original-filename": quote(row.original_filename, safe=""),
         }
 
-    def mark_ready(self, row, put, *, source=None):
-        """Claim the processing row as ready and write its audit event (not committed); False if another run
-        of the job got there first."""
-        versions, now = {item.key: item.version_id for item in put}, utcnow()
-        claimed = self._claim(row, "ready", version_id=versions.get(row.storage_key), uploaded_at=now,
+    def mark_ready(self, row, stored, *, source=None):
+        """Claim the processing row as ready with its stored file's version and write its audit event (not
+        committed); False if another run of the job got there first."""
+        now = utcnow()
+        claimed = self._claim(row, "ready", version_id=stored.version_id, uploaded_at=now,
                               content_type=row.content_type, sha256=row.sha256, size=row.size,
                               thumbnail_size=row.thumbnail_size, original_filename=row.original_filename)
         if claimed:
             counters.count([row])
             daily.count_upload(row, now)
-            audit.record("media.upload", actor=row.uploaded_by, owner_id=row.owner_id, source=source,
+            audit.record("media.upload", actor=audit.Actor(row.uploaded_by_id, row.uploader_role),
+                         owner_id=row.owner_id, source=source,
                          shift_id=row.shift_id, media_id=row.id,
                          detail={"filename": row.original_filename, "size": row.size,
                                  "content_type": row.content_type, "key": row.storage_key})

@@ -281,18 +281,18 @@ def test_proofs_are_refused_when_the_request_is_decided_during_the_upload(client
     """A manager approves between the file check and the final commit: the late files are not attached."""
     import importlib
 
-    orchestrator_module = importlib.import_module("portal.media.orchestrator")  # portal.media.orchestrator() shadows it
-    real_put = orchestrator_module.put_thumbnail
+    images = importlib.import_module("portal.media.images")
+    real_thumbnail = images.make_thumbnail
     cancellation_id = proofs.a.cancellation.id
 
-    def decide_meanwhile(storage, row, thumbnail):
-        stored = real_put(storage, row, thumbnail)
+    def decide_meanwhile(staged, content_type):
+        made = real_thumbnail(staged, content_type)  # the job's decode, while the file's put runs
         with db.engine.begin() as other:  # another request, on its own connection, wins the race
             other.execute(db.update(ShiftCancellation).where(ShiftCancellation.id == cancellation_id)
                           .values(status="approved"))
-        return stored
+        return made
 
-    monkeypatch.setattr(orchestrator_module, "put_thumbnail", decide_meanwhile)
+    monkeypatch.setattr(images, "make_thumbnail", decide_meanwhile)
     auth.login(proofs.a.emp1)
     before_objects, before_rows = _objects(), _counts()[1]
     response = _post(client, f"/cancellations/{cancellation_id}/proofs", htmx=True,

@@ -133,9 +133,10 @@ def test_fix_queues_a_stuck_job_again_and_deletes_unclaimed_incoming_objects(med
 
     case = Factory().pending_request()
     checked = check_upload(io.BytesIO(jpeg_bytes()), "late.jpg", max_bytes=10**7, max_pixels=10**8)
-    [row] = orchestrator().receive(context="shift_cancellation", owner_id=case.owner.id,
-                                   subject_id=case.cancellation.id, shift_id=case.shift.id, files=[checked],
-                                   actor=case.employee)
+    receipt = orchestrator().send([checked], owner_id=case.owner.id, actor=case.employee)
+    [row] = orchestrator().receive(receipt, context="shift_cancellation", subject_id=case.cancellation.id,
+                                   shift_id=case.shift.id, actor=case.employee)
+    receipt.settle()
     row.created_at = utcnow() - timedelta(minutes=11)  # committed, but no job ever ran it (Redis lost its queue)
     db.session.commit()
     stray = f"incoming/{case.owner.id}/0000-no-row"
