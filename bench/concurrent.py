@@ -266,6 +266,7 @@ def run(smoke=False):
             empty_bucket(client, bucket)
         redis.Redis.from_url(redis_url).flushdb()
     report = {"server": server, "repeat": repeat, "concurrent": CONCURRENT, "workers": workers,
+              "worker_nice": int(os.environ.get("QUEUE_WORKER_NICE", "10")),
               "gunicorn": {"workers": int(os.environ.get("GUNICORN_WORKERS", "3")),
                            "threads": int(os.environ.get("GUNICORN_THREADS", "4"))},
               "bytes": len(data), "cpus": os.cpu_count(), "rounds": rounds,
@@ -286,7 +287,7 @@ def _print(report):
     ratio, request, raw = report["ratio"], report["request_p95_s"], report["raw_p95_s"]
     print(f"S3 server: {report['server']}; {report['concurrent']} concurrent uploads of {report['bytes']} bytes "
           f"through gunicorn ({report['gunicorn']['workers']}x{report['gunicorn']['threads']}) and "
-          f"{report['workers']} RQ workers; {report['repeat']} rounds (median [min-max])")
+          f"{report['workers']} RQ workers at nice {report['worker_nice']}; {report['repeat']} rounds (median [min-max])")
     print(f"p95 upload {request['median'] * 1000:.0f} ms [{request['min'] * 1000:.0f}-{request['max'] * 1000:.0f}]; "
           f"p95 raw put {raw['median'] * 1000:.0f} ms [{raw['min'] * 1000:.0f}-{raw['max'] * 1000:.0f}]; "
           f"ratio {ratio['median']:.2f} [{ratio['min']:.2f}-{ratio['max']:.2f}]; all processed after "

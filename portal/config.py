@@ -35,7 +35,7 @@ def _env(name, default=None):
     return default if value is None or value.strip() == "" else value.strip()
 
 
-def _env_int(name, default, minimum=0):
+def _env_int(name, default, minimum=0, maximum=None):
     raw = _env(name)
     if raw is None:
         return default
@@ -45,6 +45,8 @@ def _env_int(name, default, minimum=0):
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum}, got {value}")
     return value
 
 
@@ -102,6 +104,9 @@ def queue_settings():
         "QUEUE_JOB_TIMEOUT": _env_int("QUEUE_JOB_TIMEOUT", 120, 5),
         # one retry per delay: a worker killed mid-job, a store that hiccuped, a database restart
         "QUEUE_RETRY_DELAYS": _delays("QUEUE_RETRY_DELAYS", _env("QUEUE_RETRY_DELAYS", "5,30,120")),
+        # a worker's CPU priority below the web's (Unix nice, 0-19): where both share a machine, pages and uploads
+        # answer first and thumbnails wait a little; 0 keeps the worker at the web's priority
+        "QUEUE_WORKER_NICE": _env_int("QUEUE_WORKER_NICE", 10, 0, 19),
     }
 
 

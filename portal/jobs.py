@@ -6,6 +6,7 @@ libheif) ends one job's process, never the worker or a web worker, and RQ retrie
 """
 import importlib
 import logging
+import os
 
 import click
 import redis
@@ -115,5 +116,8 @@ def worker_command(burst):
 
     storage().warm_up()  # each work-horse inherits the built client instead of loading botocore's model again
     db.engine.dispose()  # every work-horse opens its own database connections
+    niceness = current_app.config["QUEUE_WORKER_NICE"]
+    if niceness:
+        os.nice(niceness)  # inherited by every work-horse: the web answers first when both share the CPUs
     worker = Worker([rq_queue], connection=rq_queue.connection)
     worker.work(burst=burst, with_scheduler=True, logging_level="INFO")

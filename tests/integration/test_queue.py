@@ -184,3 +184,27 @@ def test_a_work_horse_killed_mid_job_is_retried_and_nothing_is_lost_or_doubled(q
     assert _objects(queued) == sorted([row.storage_key, row.thumbnail_key])  # incoming gone, nothing twice
     uploads = db.session.execute(db.select(AuditEvent).where(AuditEvent.action == "media.upload")).scalars().all()
     assert len(uploads) == 1
+
+
+def record_niceness(path):
+    """A job for the test below: write the CPU niceness the work-horse runs at."""
+    with open(path, "w") as out:
+        out.write(str(os.nice(0)))
+
+
+def test_a_worker_runs_its_jobs_below_the_webs_cpu_priority(queued):
+    """`flask queue worker` lowers its priority by QUEUE_WORKER_NICE before forking work-horses, so where the web
+    and the workers share a machine, a burst of thumbnails does not slow the uploads that cause it."""
+    from portal import jobs
+
+    seen = queued.tmp_path / "niceness"
+    with queued.app.test_request_context():
+        jobs.enqueue("tests.integration.test_queue.record_niceness", str(seen))
+    env = dict(os.environ, PORTAL_DOTENV="none", PORTAL_ENV="testing", DATABASE_URL=queued.database_url,
+               SECRET_KEY=queued.app.config["SECRET_KEY"], MEDIA_STORAGE_PROVIDER="local",
+               MEDIA_LOCAL_ROOT=queued.app.config["MEDIA_LOCAL_ROOT"], REDIS_URL=queued.redis_url,
+               QUEUE_WORKER_NICE="7", FLASK_APP="wsgi.py")
+    done = subprocess.run([os.path.join(os.path.dirname(sys.executable), "flask"), "queue", "worker", "--burst"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert int(seen.read_text()) == min(19, os.nice(0) + 7)
