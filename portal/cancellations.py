@@ -255,9 +255,6 @@ def add_proofs(cancellation, files, *, actor, source=None, replaces=None):
     with _sending(cancellation.owner_id, files, actor) as receipt:
         _require_pending(cancellation)
         jobs.require_queue()
-        room = proof_room(cancellation)
-        if len(files) > room:
-            raise ProofLimitError(room)
 
         def still_open():
             # in the transaction that adds the rows, where they already count; the request row stays locked
@@ -266,7 +263,7 @@ def add_proofs(cancellation, files, *, actor, source=None, replaces=None):
             if replaces is not None:
                 replaces.deleted_at = utcnow()
             counted, cap = _counted_proofs(cancellation.id), current_app.config["MEDIA_MAX_FILES"]
-            if counted > cap:  # another post filled the request meanwhile
+            if counted > cap:  # too many files, or another post filled the request meanwhile
                 raise ProofLimitError(max(0, cap - (counted - len(files))))
 
         rows = _commit_upload(receipt, cancellation, actor, before_commit=still_open)

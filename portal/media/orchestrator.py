@@ -9,6 +9,8 @@ here commits: the workflow that calls it owns every transaction.
 import hashlib
 import io
 import logging
+import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -92,13 +94,29 @@ def put_thumbnail(storage, row, thumbnail):
                        cache_seconds=THUMBNAIL_CACHE_SECONDS)
 
 
+# Threads that move bytes to the store while a request or a job goes on with its own work: one pool per process,
+# made on first use (and again in a forked child, which inherits no threads). When all are busy, a put waits.
+TRANSFER_THREADS = 8
+_transfers = {"pool": None, "lock": threading.Lock()}
+
+
+def transfers():
+    """This process's pool of transfer threads."""
+    with _transfers["lock"]:
+        if _transfers["pool"] is None:
+            _transfers["pool"] = ThreadPoolExecutor(max_workers=TRANSFER_THREADS, thread_name_prefix="store-transfer")
+        return _transfers["pool"]
+
+
+# a forked child (a gunicorn worker, an RQ work-horse) has none of its parent's threads, nor a lock one held
+os.register_at_fork(after_in_child=lambda: _transfers.update(pool=None, lock=threading.Lock()))
+
+
 class Receipt:
     """The files of one post on their way under incoming/: each has its media uuid, and the bytes of those that
-    came through the app are being put by threads of their own (one per file, up to MAX_PARALLEL_PUTS; boto3's
-    client is thread-safe) while the request checks and inserts. Once the rows are committed, keep(); before
-    that, any way out goes through settle() or undo(), so nothing is left behind."""
-
-    MAX_PARALLEL_PUTS = 4
+    came through the app are being put by the process's transfer threads (boto3's client is thread-safe) while
+    the request checks and inserts. Once the rows are committed, keep(); before that, any way out goes through
+    settle() or undo(), so nothing is left behind."""
 
     def __init__(self, media, files, owner_id, actor):
         self.files, self.owner_id, self.rows = list(files), owner_id, []
@@ -106,13 +124,9 @@ class Receipt:
         self._media, self._finished, self._futures = media, False, []
         sending = [(keys.incoming_key(owner_id, media_uuid), item, media_uuid)
                    for item, media_uuid in zip(self.files, self.uuids) if not isinstance(item, Arrived)]
-        if sending:
-            pool = ThreadPoolExecutor(max_workers=min(len(sending), self.MAX_PARALLEL_PUTS),
-                                      thread_name_prefix="incoming-put")
-            self._futures = [pool.submit(media.storage.put, key, item.stream, content_type=item.content_type,
-                                         metadata={"uploader-id": str(actor.id), "media-uuid": media_uuid})
-                             for key, item, media_uuid in sending]
-            pool.shutdown(wait=False)  # the threads end with their puts
+        self._futures = [transfers().submit(media.storage.put, key, item.stream, content_type=item.content_type,
+                                            metadata={"uploader-id": str(actor.id), "media-uuid": media_uuid})
+                         for key, item, media_uuid in sending]
 
     def _outcomes(self):
         """Wait for every put: what landed, and the first StorageError (or None)."""
@@ -305,21 +319,18 @@ class MediaOrchestrator:
                             ("original_filename", disposition.download_name(row.original_filename,
                                                                             processed.content_type))):
             set_committed_value(row, name, value)
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="final-put")
+        pool = transfers()
+        file_put = pool.submit(self.storage.put, row.storage_key, io.BytesIO(processed.data),
+                               content_type=row.content_type, metadata=self._metadata(row))
         try:
-            file_put = pool.submit(self.storage.put, row.storage_key, io.BytesIO(processed.data),
-                                   content_type=row.content_type, metadata=self._metadata(row))
-            try:
-                with images.refusals(processed.content_type):
-                    thumbnail = images.make_thumbnail(images.PreparedFile(processed.data, processed.thumbnail),
-                                                      processed.content_type)
-            except BaseException:
-                Promotion(self, file_put, None).undo()  # nothing of a refused file stays under its final key
-                raise
-            set_committed_value(row, "thumbnail_size", len(thumbnail))
-            promotion = Promotion(self, file_put, pool.submit(put_thumbnail, self.storage, row, thumbnail))
-        finally:
-            pool.shutdown(wait=False)  # its thread ends with the puts
+            with images.refusals(processed.content_type):
+                thumbnail = images.make_thumbnail(images.PreparedFile(processed.data, processed.thumbnail),
+                                                  processed.content_type)
+        except BaseException:
+            Promotion(self, file_put, None).undo()  # nothing of a refused file stays under its final key
+            raise
+        set_committed_value(row, "thumbnail_size", len(thumbnail))
+        promotion = Promotion(self, file_put, pool.submit(put_thumbnail, self.storage, row, thumbnail))
         promotion.file  # noqa: B018  (waits for the file's put: a StorageError is raised here, all undone)
         return promotion
 
