@@ -158,7 +158,8 @@ def _process(media, row, source):
         db.session.rollback()  # promote set the row's stored type and sizes before the decode refused the file
         media.refuse(row, error, source=source)
         db.session.commit()
-        media.drop_incoming(row)
+        if error.code != "expired":  # an expired file has no incoming object left to drop
+            media.drop_incoming(row)
         return
     try:  # the thumbnail's put runs on while the row is written; the commit waits for it
         if not _hold_pending(row.subject_id):

@@ -17,13 +17,14 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
 from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import audit, metrics
 from ..extensions import db
 from ..models import MediaObject, UploadSlot, utcnow
 from . import counters, daily, disposition, images, keys, validation
-from .storage import StorageError, StorageUnavailableError, StoredObject
+from .storage import ObjectNotFoundError, StorageError, StorageUnavailableError, StoredObject
 
 log = logging.getLogger("portal.media")
 
@@ -39,6 +40,9 @@ class Upload:
 # An upload that started just before its slot's policy expired may end a little later; the slot still takes it in
 # (and verify leaves its object alone) this much longer.
 SLOT_FINISH_GRACE = timedelta(minutes=5)
+
+
+EXPIRED = _l("This file waited too long to be checked and was not kept. Please send it again.")
 
 
 class SlotError(Exception):
@@ -289,8 +293,13 @@ class MediaOrchestrator:
 
         Raises ValidationError for a file that does not hold up, StorageError when the store fails (retry)."""
         digest = hashlib.sha256()
-        data = validation.read_hashed(self.storage.open(row.incoming_key), self.settings["MEDIA_MAX_UPLOAD_BYTES"],
-                                      digest)
+        try:
+            incoming = self.storage.open(row.incoming_key)
+        except ObjectNotFoundError:
+            # the bucket's expire-incoming rule took bytes that waited longer than a day (workers were down): the
+            # employee sees why and sends the file again, instead of a file "being checked" for ever
+            raise validation.ValidationError(EXPIRED, code="expired") from None
+        data = validation.read_hashed(incoming, self.settings["MEDIA_MAX_UPLOAD_BYTES"], digest)
         checked = validation.validate(data, row.original_filename,
                                       max_bytes=self.settings["MEDIA_MAX_UPLOAD_BYTES"],
                                       max_pixels=self.settings["MEDIA_MAX_IMAGE_PIXELS"])

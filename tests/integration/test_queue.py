@@ -100,6 +100,32 @@ def test_the_request_only_receives_and_a_worker_makes_the_proofs_ready(queued):
     assert "Checking the file" not in card and "every 2s" not in card and "/thumbnail" in card
 
 
+def test_a_file_whose_incoming_bytes_expired_is_refused_so_it_can_be_sent_again(queued):
+    """Workers down for longer than the bucket keeps incoming bytes (a day): the job finds nothing to read. The
+    file is refused with a message saying so, instead of failing every retry and showing "checking" for ever;
+    the employee replaces it and the request goes on."""
+    assert _send(queued, [(io.BytesIO(jpeg_bytes()), "photo.jpg")]).status_code == 302
+    [row] = _rows()
+    queued.app.extensions["media_storage"].delete(row.incoming_key)  # what the expire-incoming rule does
+    _work(queued)
+    [row] = _rows()
+    assert row.status == "refused" and row.refusal_code == "expired" and _objects(queued) == []
+    cancellation = db.session.execute(db.select(ShiftCancellation)).scalar_one()
+    card = queued.client.get(f"/cancellations/{cancellation.id}/card").get_data(as_text=True)
+    assert "waited too long to be checked" in card and "every 2s" not in card and "replace-proof" in card
+    [event] = db.session.execute(db.select(AuditEvent).where(AuditEvent.action == "media.reject")).scalars()
+    assert event.detail["code"] == "expired"
+    token = queued.auth.csrf_token("/cancellations/")
+    response = queued.client.post(f"/cancellations/{cancellation.id}/proofs", data={
+        "csrf_token": token, "replaces": row.id, "proofs": (io.BytesIO(jpeg_bytes()), "photo.jpg")},
+        headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    _work(queued)
+    assert [r.status for r in _rows() if r.deleted_at is None] == ["ready"]
+    db.session.refresh(cancellation)
+    assert cancellation.submitted_at is not None
+
+
 def test_the_worker_mails_the_reviewers_when_its_job_makes_the_request_visible(queued_mail, smtp_server):
     assert _send(queued_mail, [(io.BytesIO(jpeg_bytes()), "photo.jpg")]).status_code == 302
     assert db.session.execute(db.select(OutboxMail)).scalars().all() == []  # nobody is told before the proofs
