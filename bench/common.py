@@ -22,6 +22,15 @@ def s3_endpoint():
         server.stop()
 
 
+def empty_bucket(client, bucket):
+    """Delete every version and delete marker, so a round (or the next run) starts from an empty bucket."""
+    for page in client.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                  for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+        for start in range(0, len(doomed), 1000):
+            client.delete_objects(Bucket=bucket, Delete={"Objects": doomed[start:start + 1000], "Quiet": True})
+
+
 def write_results(name, report):
     """Keep a run's figures in bench/results/NAME."""
     out = ROOT / "bench" / "results"

@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 
-from .common import ROOT, ensure_database, s3_endpoint, write_results
+from .common import ROOT, empty_bucket, ensure_database, s3_endpoint, write_results
 from .upload import build_app, jpeg, subject
 
 CONCURRENT = 50
@@ -194,15 +194,6 @@ def check(answers, rows, keys, count):
     if expected - stored:
         problems.append(f"rows without their objects: {sorted(expected - stored)[:5]}")
     return problems
-
-
-def empty_bucket(client, bucket):
-    """Delete every version and delete marker, so each round starts from an empty bucket."""
-    for page in client.get_paginator("list_object_versions").paginate(Bucket=bucket):
-        doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]}
-                  for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
-        for start in range(0, len(doomed), 1000):
-            client.delete_objects(Bucket=bucket, Delete={"Objects": doomed[start:start + 1000], "Quiet": True})
 
 
 def _keys(client, bucket):

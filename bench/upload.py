@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 
-from .common import ROOT, s3_endpoint, write_results
+from .common import ROOT, empty_bucket, s3_endpoint, write_results
 
 PAYLOADS = ("jpeg 5 MB upright", "jpeg 5 MB rotated", "png 2 MB screenshot", "pdf 300 KB")
 
@@ -101,12 +101,12 @@ def subject():
     from portal.extensions import db
     from portal.models import Shift, ShiftCancellation, User, utcnow
 
-    owner = User(email=f"o{uuid.uuid4().hex[:6]}@bench", display_name="O", role="owner", business_name="Bench",
+    owner = User(email=f"o{uuid.uuid4().hex}@bench", display_name="O", role="owner", business_name="Bench",
                  password_hash="x")
     db.session.add(owner)
     db.session.flush()
     owner.owner_id = owner.id
-    employee = User(email=f"e{uuid.uuid4().hex[:6]}@bench", display_name="E", role="employee", owner_id=owner.id,
+    employee = User(email=f"e{uuid.uuid4().hex}@bench", display_name="E", role="employee", owner_id=owner.id,
                     password_hash="x")
     db.session.add(employee)
     db.session.flush()
@@ -290,6 +290,9 @@ def run(smoke=False):
             big = [jpeg((5000, 4000), 6, target=10_000_000) for _ in range(2)]
             rss = {"web_worker_mib": web_worker_rss(big), "work_horse_mib": processing_rss(big),
                    "file_mib": len(big[0]) / 1048576}
+            from portal.media import storage
+
+            empty_bucket(storage()._client(), app.config["MEDIA_STORAGE_BUCKET"])  # a test gateway's store is small
         redis.Redis.from_url(redis_url).flushdb()
     report = {"server": server, "repeat": repeat, "results": results, "rss_8_concurrent_rotated_10mb": rss}
     _print(report)

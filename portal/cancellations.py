@@ -9,14 +9,12 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.exc import SQLAlchemyError
 
 from . import audit, jobs, metrics
 from .audit import RequestInfo
 from .extensions import db
 from .mail import messages
 from .media import orchestrator
-from .media.storage import StorageError
 from .media.validation import ValidationError
 from .models import MediaObject, Shift, ShiftCancellation, utcnow
 
@@ -93,9 +91,9 @@ def _commit_upload(receipt, cancellation, actor, before_commit=None):
         rows = media.receive(receipt, context="shift_cancellation", subject_id=cancellation.id,
                              shift_id=cancellation.shift_id, actor=actor)
         db.session.flush()
+        receipt.settle()  # before before_commit locks the request row: nobody waits on that lock for the store
         if before_commit:
             before_commit()
-        receipt.settle()
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -136,11 +134,6 @@ def forget(cancellation_id, shift_id):
     db.session.commit()
 
 
-def _purged(media_id):
-    """True when retention or erasure deleted the row's file for good (its tombstone is all that is left)."""
-    return db.session.execute(db.select(MediaObject.purged_at).where(MediaObject.id == media_id)).scalar() is not None
-
-
 def process_proof(media_id, origin=None):
     """The job: check one proof in full, store its canonical file and thumbnail, and attach it to its request
     (or refuse it with the message why). Safe to run twice: a row that is no longer processing is left alone."""
@@ -156,31 +149,35 @@ def _process(media, row, source):
         promotion = media.promote(row, media.process(row))  # a StorageError fails the job; the queue retries it
     except ValidationError as error:
         db.session.rollback()  # promote set the row's stored type and sizes before the decode refused the file
-        media.refuse(row, error, source=source)
+        refused = media.refuse(row, error, source=source)
         db.session.commit()
-        if error.code != "expired":  # an expired file has no incoming object left to drop
+        if refused and error.code != "expired":  # an expired file has no incoming object left to drop
             media.drop_incoming(row)
         return
+    except BaseException:
+        db.session.rollback()  # the values promote set on the row are not the row's
+        raise
     try:  # the thumbnail's put runs on while the row is written; the commit waits for it
         if not _hold_pending(row.subject_id):
-            # decided or withdrawn meanwhile: no proof joins a request after its decision
+            # decided or withdrawn meanwhile: no proof joins a request after its decision (discard deletes the
+            # incoming object with the rest)
             media.discard([row], promotion.landed())
-        elif media.mark_ready(row, promotion.file, source=source):
-            _submit_when_complete(row.subject_id)
-        elif _purged(row.id):
-            # erased while the job ran: its bytes must not come back, and its incoming object went with the
-            # erasure (deleting it again would leave a delete marker on a versioned bucket)
-            media.delete_versions(promotion.landed())
             db.session.commit()
             return
+        if not media.mark_ready(row, promotion.file, source=source):
+            # erased while the job ran (its bytes must not come back, and its incoming object went with the
+            # erasure), or another run of the job made it ready first (its versions are the row's): nothing this
+            # run put stays, and the incoming object is not deleted twice (a second delete leaves a delete
+            # marker on a versioned bucket)
+            promotion.undo()
+            db.session.commit()
+            return
+        _submit_when_complete(row.subject_id)
         promotion.settle()  # a StorageError: both puts undone, and the retry starts over
         db.session.commit()
-    except SQLAlchemyError:
+    except BaseException:
         db.session.rollback()
         promotion.undo()  # the retry puts them again; the row still waits with its incoming bytes
-        raise
-    except StorageError:
-        db.session.rollback()
         raise
     media.drop_incoming(row)
 

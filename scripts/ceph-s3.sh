@@ -99,9 +99,9 @@ paxos_propose_interval = 0.1
 paxos_min_wait = 0.01
 [osd]
 osd_data = $DIR/osd/\$cluster-\$id
-# RAM-backed store: fast, nothing on disk, capped at 1 GiB
+# RAM-backed store: fast, nothing on disk, capped at 2 GiB (the benchmarks write a few GB in a run)
 osd_objectstore = memstore
-memstore_device_bytes = 1073741824
+memstore_device_bytes = 2147483648
 osd_memory_target = 268435456
 [client.rgw.portal]
 rgw_data = $DIR/rgw
@@ -109,6 +109,9 @@ rgw_frontends = beast endpoint=127.0.0.1:$PORT
 rgw_thread_pool_size = 32
 # a lifecycle "day" lasts 10 s, so expiry rules can be tested quickly
 rgw_lc_debug_interval = 10
+# deleted data is reclaimed within seconds instead of after two hours, so a long run does not fill the store
+rgw_gc_obj_min_wait = 10
+rgw_gc_processor_period = 10
 EOF
 }
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageDraw
+from rq.timeouts import BaseTimeoutException
 
 from . import containers, pdf
 from .validation import ValidationError
@@ -83,13 +84,12 @@ def _thumbnail_from(image, orientation=1):
 def image_thumbnail(data):
     """A WebP thumbnail, upright; decoding reads every byte of the image, so a broken one raises here."""
     with Image.open(io.BytesIO(data)) as image:
-        orientation = _orientation(image)
         if image.format == "JPEG":
             # DCT scaling straight to the smallest size still at least as big as the thumbnail it makes (asking
             # for the whole box would keep a 4:3 photo at twice the scale it needs)
             image.draft("RGB", _fitted(image.size))
-        image.load()
-        return _thumbnail_from(image, orientation)
+        image.load()  # first: reading a PNG's EXIF would decode it, and swallow the error a broken one raises
+        return _thumbnail_from(image, _orientation(image))
 
 
 def pdf_thumbnail(data):
@@ -165,7 +165,7 @@ def refusals(content_type):
     """Turn whatever a decoder raises on a file into the ValidationError its sender reads."""
     try:
         yield
-    except ValidationError:  # already worded (a ValueError, so before the clause below)
+    except (ValidationError, BaseTimeoutException):  # already worded (a ValueError); the job's time is up (retry)
         raise
     except containers.AnimatedImageError:
         raise ValidationError(_l("Animated images are not accepted. Please send a photo or a PDF."),

@@ -1,5 +1,6 @@
 """The object key layout, in one place. Keys are built from ids and random tokens, never from filenames."""
 import uuid as uuid_module
+from datetime import timedelta
 
 EXTENSIONS = {
     "image/jpeg": "jpg",
@@ -33,6 +34,8 @@ def thumbnail_key(key):
 
 
 INCOMING_PREFIX = "incoming/"
+# How long the bucket keeps bytes no worker took (its expire-incoming lifecycle rule counts whole days).
+INCOMING_KEPT = timedelta(days=1)
 
 
 def incoming_key(owner_id, media_uuid):

@@ -152,7 +152,7 @@ def _awaited(key):
 
 def _regenerate_thumbnail(storage, row):
     thumbnail = images.thumbnail(storage.open(row.storage_key).read(), row.content_type)
-    put_thumbnail(storage, row, thumbnail)
+    put_thumbnail(storage, row.thumbnail_key, row.uuid, thumbnail)
     counters.count([row], sign=-1)
     row.thumbnail_size = len(thumbnail)
     counters.count([row])

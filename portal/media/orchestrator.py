@@ -11,7 +11,7 @@ import io
 import logging
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
@@ -91,10 +91,11 @@ class Processed:
 THUMBNAIL_CACHE_SECONDS = 3600
 
 
-def put_thumbnail(storage, row, thumbnail):
-    """Store a row's thumbnail beside its file, with the metadata backups compare by."""
-    return storage.put(row.thumbnail_key, io.BytesIO(thumbnail), content_type="image/webp",
-                       metadata={"thumbnail-of": row.uuid, "sha256": hashlib.sha256(thumbnail).hexdigest()},
+def put_thumbnail(storage, key, of_uuid, thumbnail):
+    """Store a file's thumbnail beside it, with the metadata backups compare by (plain values: a transfer thread
+    calls this, and must not read a database row)."""
+    return storage.put(key, io.BytesIO(thumbnail), content_type="image/webp",
+                       metadata={"thumbnail-of": of_uuid, "sha256": hashlib.sha256(thumbnail).hexdigest()},
                        cache_seconds=THUMBNAIL_CACHE_SECONDS)
 
 
@@ -116,6 +117,28 @@ def transfers():
 os.register_at_fork(after_in_child=lambda: _transfers.update(pool=None, lock=threading.Lock()))
 
 
+def _gather(futures):
+    """Wait for every put, whatever becomes of any one of them: what landed, and what each failed one raised."""
+    wait(futures)
+    landed, failures = [], []
+    for future in futures:
+        error = future.exception()
+        if error is None:
+            landed.append(future.result())
+        else:
+            failures.append(error)
+    return landed, failures
+
+
+def _store_down(failures):
+    return any(isinstance(error, StorageUnavailableError) for error in failures)
+
+
+def _maybe_landed(failures):
+    """A put that failed on a timeout may have landed all the same: its key, to delete."""
+    return [StoredObject(key=error.key, size=0) for error in failures if isinstance(error, StorageError) and error.key]
+
+
 class Receipt:
     """The files of one post on their way under incoming/: each has its media uuid, and the bytes of those that
     came through the app are being put by the process's transfer threads (boto3's client is thread-safe) while
@@ -125,45 +148,36 @@ class Receipt:
     def __init__(self, media, files, owner_id, actor):
         self.files, self.owner_id, self.rows = list(files), owner_id, []
         self.uuids = [item.uuid if isinstance(item, Arrived) else keys.new_uuid() for item in self.files]
-        self._media, self._finished, self._futures = media, False, []
+        self._media, self._finished = media, False
         sending = [(keys.incoming_key(owner_id, media_uuid), item, media_uuid)
                    for item, media_uuid in zip(self.files, self.uuids) if not isinstance(item, Arrived)]
         self._futures = [transfers().submit(media.storage.put, key, item.stream, content_type=item.content_type,
                                             metadata={"uploader-id": str(actor.id), "media-uuid": media_uuid})
                          for key, item, media_uuid in sending]
 
-    def _outcomes(self):
-        """Wait for every put: what landed, and the first StorageError (or None)."""
-        landed, failure = [], None
-        for future in self._futures:
-            try:
-                landed.append(future.result())
-            except StorageError as error:
-                failure = failure or error
-        return landed, failure
-
     def settle(self):
-        """Wait for the puts. On a storage failure nothing stays: the objects that landed are deleted (unless
-        the store is down, when verify finds them as unclaimed incoming objects and the lifecycle rule expires
-        them), and the StorageError is raised for the caller to roll back."""
-        landed, error = self._outcomes()
-        if error is None:
+        """Wait for the puts. If any failed, nothing stays: the objects that landed are deleted (unless the store
+        is down, when verify finds them as unclaimed incoming objects and the lifecycle rule expires them), and
+        the first failure is raised for the caller to roll back (a StorageError, or whatever a put raised)."""
+        landed, failures = _gather(self._futures)
+        if not failures:
             return
         self._finished = True
+        error = failures[0]
         metrics.UPLOADS.labels("failed").inc(len(self.files))
-        metrics.STORAGE_ERRORS.labels(error.operation or "put").inc()
-        log.warning("media.receive failed owner_id=%s files=%d: %s", self.owner_id, len(self.files), error)
-        if not isinstance(error, StorageUnavailableError):
-            in_flight = [StoredObject(key=error.key, size=0)] if error.key else []
-            self._media._delete_quietly(landed + in_flight)  # a put that timed out may have landed all the same
+        metrics.STORAGE_ERRORS.labels(getattr(error, "operation", None) or "put").inc()
+        log.warning("media.receive failed owner_id=%s files=%d: %r", self.owner_id, len(self.files), error)
+        if not _store_down(failures):
+            self._media._delete_quietly(landed + _maybe_landed(failures))
         raise error
 
     def undo(self):
-        """The rows will not be committed: wait for the puts and delete exactly the versions that landed."""
+        """The rows will not be committed: wait for the puts and delete exactly the versions that landed (and
+        any key a failed put may have left). Never raises, so the reason the caller gave up stays the one seen."""
         if not self._finished:
             self._finished = True
-            landed, _ = self._outcomes()
-            self._media._delete_quietly(landed)
+            landed, failures = _gather(self._futures)
+            self._media._delete_quietly(landed + ([] if _store_down(failures) else _maybe_landed(failures)))
 
     def keep(self):
         """The rows are committed: their incoming objects are the jobs' to read now."""
@@ -172,46 +186,46 @@ class Receipt:
 
 class Promotion:
     """A processed file's puts under its final keys: the file's (awaited by promote) and the thumbnail's, which
-    may still run while the caller writes the row; settle() waits for it before the caller commits."""
+    may still run while the caller writes the row; settle() waits for it before the caller commits. undo() and
+    a failed settle() delete what landed, once."""
 
     def __init__(self, media, file_put, thumbnail_put):
-        self._media, self._puts = media, [put for put in (file_put, thumbnail_put) if put is not None]
-
-    def _outcomes(self):
-        landed, failure = [], None
-        for future in self._puts:
-            try:
-                landed.append(future.result())
-            except StorageError as error:
-                failure = failure or error
-        return landed, failure
+        self._media, self._undone = media, False
+        self._puts = [put for put in (file_put, thumbnail_put) if put is not None]
 
     @property
     def file(self):
-        """The file's StoredObject (its version goes on the row); StorageError, with every put undone, if it failed."""
-        try:
-            return self._puts[0].result()
-        except StorageError:
+        """The file's StoredObject (its version goes on the row); if its put failed, every put is undone and the
+        failure raised."""
+        wait(self._puts[:1])
+        if self._puts[0].exception() is not None:
             self.settle()
-            raise
+        return self._puts[0].result()
 
     def landed(self):
-        """Every object put so far, once no put is running (for an undo)."""
-        return self._outcomes()[0]
+        """Every object put, once no put is running."""
+        return _gather(self._puts)[0]
 
     def settle(self):
-        """Wait for the thumbnail's put; on a store failure undo what landed and raise the StorageError."""
-        landed, error = self._outcomes()
-        if error is not None:
-            metrics.STORAGE_ERRORS.labels(error.operation or "put").inc()
-            if not isinstance(error, StorageUnavailableError):
-                self._media._delete_quietly(landed)  # the retry puts both again; meanwhile the final keys hold nothing
+        """Wait for every put; if one failed, undo what landed and raise the failure (a StorageError: retry)."""
+        landed, failures = _gather(self._puts)
+        if failures:
+            error = failures[0]
+            metrics.STORAGE_ERRORS.labels(getattr(error, "operation", None) or "put").inc()
+            if not _store_down(failures):
+                self._delete_once(landed)  # the retry puts both again; meanwhile the final keys hold nothing
+            self._undone = True
             raise error
         return landed
 
     def undo(self):
-        """Delete exactly the versions that landed (best effort)."""
-        self._media._delete_quietly(self.landed())
+        """Delete exactly the versions that landed (best effort; never raises)."""
+        self._delete_once(self.landed())
+
+    def _delete_once(self, objects):
+        if not self._undone:
+            self._undone = True
+            self._media._delete_quietly(objects)
 
 
 class MediaOrchestrator:
@@ -296,8 +310,10 @@ class MediaOrchestrator:
         try:
             incoming = self.storage.open(row.incoming_key)
         except ObjectNotFoundError:
-            # the bucket's expire-incoming rule took bytes that waited longer than a day (workers were down): the
-            # employee sees why and sends the file again, instead of a file "being checked" for ever
+            if row.created_at > utcnow() - keys.INCOMING_KEPT:
+                raise  # too young for the lifecycle rule: the store is wrong somehow, and the queue retries
+            # the bucket's expire-incoming rule took bytes that waited longer than it keeps them (workers were
+            # down): the employee sees why and sends the file again, instead of a file "being checked" for ever
             raise validation.ValidationError(EXPIRED, code="expired") from None
         data = validation.read_hashed(incoming, self.settings["MEDIA_MAX_UPLOAD_BYTES"], digest)
         checked = validation.validate(data, row.original_filename,
@@ -339,8 +355,13 @@ class MediaOrchestrator:
             Promotion(self, file_put, None).undo()  # nothing of a refused file stays under its final key
             raise
         set_committed_value(row, "thumbnail_size", len(thumbnail))
-        promotion = Promotion(self, file_put, pool.submit(put_thumbnail, self.storage, row, thumbnail))
-        promotion.file  # noqa: B018  (waits for the file's put: a StorageError is raised here, all undone)
+        promotion = Promotion(self, file_put, pool.submit(put_thumbnail, self.storage, row.thumbnail_key, row.uuid,
+                                                          thumbnail))
+        try:
+            promotion.file  # noqa: B018  (waits for the file's put; if it failed, both are undone and it raises)
+        except BaseException:
+            promotion.undo()  # a job timeout while waiting, say: nothing stays under the final keys
+            raise
         return promotion
 
     def _metadata(self, row):

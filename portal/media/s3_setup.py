@@ -1,7 +1,7 @@
 """`flask media init` for S3: bucket, versioning, public access block, encryption, lifecycle. Idempotent."""
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .keys import INCOMING_PREFIX
+from .keys import INCOMING_KEPT, INCOMING_PREFIX
 from .s3 import UNSUPPORTED
 
 
@@ -80,7 +80,7 @@ def lifecycle_rules(settings):
         "ID": "expire-incoming",
         "Status": "Enabled",
         "Filter": {"Prefix": INCOMING_PREFIX},
-        "Expiration": {"Days": 1},
+        "Expiration": {"Days": INCOMING_KEPT.days},
     }]
     if settings.get("MEDIA_ARCHIVE_AFTER_DAYS") and settings.get("MEDIA_ARCHIVE_STORAGE_CLASS"):
         rules.append({

@@ -386,10 +386,10 @@ def test_a_request_still_uploading_is_invisible_and_cannot_be_decided(client, au
 
 
 class FailingPut:
-    """The app's store, except that the put number `fail_on` raises."""
+    """The app's store, except that the put number `fail_on` raises (a StorageError unless told otherwise)."""
 
-    def __init__(self, real, fail_on):
-        self.real, self.fail_on, self.puts = real, fail_on, 0
+    def __init__(self, real, fail_on, error=None):
+        self.real, self.fail_on, self.puts, self.error = real, fail_on, 0, error
 
     def __getattr__(self, name):
         return getattr(self.real, name)
@@ -399,8 +399,52 @@ class FailingPut:
 
         self.puts += 1
         if self.puts == self.fail_on:
-            raise StorageError("the store went away", operation="put", key=key)
+            raise self.error or StorageError("the store went away", operation="put", key=key)
         return self.real.put(key, stream, **kwargs)
+
+
+def test_a_put_failing_with_an_unexpected_error_leaves_nothing_behind(client, auth, world, app):
+    """A put that raises something else than a StorageError (a bug in a store client, a closed stream) while the
+    other file's put lands: the request fails, and the file that landed is deleted with everything else."""
+    real = app.extensions["media_storage"]
+    app.extensions["media_storage"] = FailingPut(real, fail_on=2, error=RuntimeError("a bug in the store's client"))
+    auth.login(world.a.emp1)
+    with pytest.raises(RuntimeError):  # the test app lets it through; in production it is a logged 500
+        _post(client, "/cancellations/", shift_id=world.a.shift1.id, reason="x",
+              proofs=[(io.BytesIO(jpeg_bytes()), "1.jpg"), (io.BytesIO(jpeg_bytes(color=(1, 1, 1))), "2.jpg")])
+    db.session.rollback()
+    assert [o.key for o in real.iter_objects()] == [] and _counts() == (0, 0, 0)
+    db.session.refresh(world.a.shift1)
+    assert world.a.shift1.status == "scheduled"
+
+
+@pytest.mark.parametrize("where", ["decode", "row"])
+def test_a_job_whose_time_runs_out_leaves_nothing_under_the_final_keys(client, auth, world, app, monkeypatch, where):
+    """RQ ends a job that runs too long by raising JobTimeoutException in it: during the thumbnail's decode that
+    is not a refusal of the file, and while the row is written it leaves neither final object; the retry works."""
+    import importlib
+
+    from rq.timeouts import JobTimeoutException
+
+    from portal import cancellations
+
+    def time_is_up(*args, **kwargs):
+        raise JobTimeoutException("the job exceeded its timeout")
+
+    if where == "decode":
+        monkeypatch.setattr(importlib.import_module("portal.media.images"), "image_thumbnail", time_is_up)
+    else:
+        monkeypatch.setattr(cancellations, "_submit_when_complete", time_is_up)
+    auth.login(world.a.emp1)
+    response = _post(client, "/cancellations/", shift_id=world.a.shift1.id, reason="x",
+                     proofs=(io.BytesIO(jpeg_bytes()), "1.jpg"))
+    assert response.status_code == 302  # the upload itself is taken in; its inline job failed
+    row = db.session.execute(db.select(MediaObject)).scalar_one()
+    assert row.status == "processing" and _objects() == [row.incoming_key]
+    monkeypatch.undo()
+    cancellations.process_proof(row.id)  # the retry
+    db.session.expire_all()
+    assert row.status == "ready" and _objects() == sorted([row.storage_key, row.thumbnail_key])
 
 
 def test_failure_on_a_later_file_leaves_no_object_behind(client, auth, world, app):

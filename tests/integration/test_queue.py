@@ -104,10 +104,21 @@ def test_a_file_whose_incoming_bytes_expired_is_refused_so_it_can_be_sent_again(
     """Workers down for longer than the bucket keeps incoming bytes (a day): the job finds nothing to read. The
     file is refused with a message saying so, instead of failing every retry and showing "checking" for ever;
     the employee replaces it and the request goes on."""
+    from datetime import timedelta
+
+    from portal.models import utcnow
+
     assert _send(queued, [(io.BytesIO(jpeg_bytes()), "photo.jpg")]).status_code == 302
     [row] = _rows()
     queued.app.extensions["media_storage"].delete(row.incoming_key)  # what the expire-incoming rule does
-    _work(queued)
+    _work(queued)  # a fresh row's bytes cannot have expired: the store is wrong somehow, so the job fails (retry)
+    [row] = _rows()
+    assert row.status == "processing"
+    row.created_at = utcnow() - timedelta(days=1, minutes=1)  # as old as the rule's day
+    db.session.commit()
+    from portal import cancellations
+
+    cancellations.process_proof(row.id)  # what the retry (or verify --fix) runs a day later
     [row] = _rows()
     assert row.status == "refused" and row.refusal_code == "expired" and _objects(queued) == []
     cancellation = db.session.execute(db.select(ShiftCancellation)).scalar_one()
@@ -172,12 +183,12 @@ WORKER_THAT_DIES_ONCE = textwrap.dedent("""
 
     flag, real = Path(sys.argv[1]), orchestrator.put_thumbnail
 
-    def dies_once(storage, row, thumbnail):
+    def dies_once(storage, key, of_uuid, thumbnail):
         # the work-horse is killed after the file's put and before the thumbnail's, as a node or OOM kill would
         if not flag.exists():
             flag.write_text("killed")
             os.kill(os.getpid(), signal.SIGKILL)
-        return real(storage, row, thumbnail)
+        return real(storage, key, of_uuid, thumbnail)
 
     orchestrator.put_thumbnail = dies_once
     from portal import create_app

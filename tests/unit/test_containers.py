@@ -140,3 +140,19 @@ def test_png_orientation_is_read_without_decoding_the_pixels(monkeypatch):
     monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: decoded.append(self) or real_load(self))
     images.canonical_image(png(6), "image/png")
     assert decoded == []  # the thumbnail's decode is then the only one
+
+
+def test_a_png_whose_pixel_data_is_broken_under_good_checksums_is_refused():
+    """Every chunk's CRC is right but the compressed pixels are not: the one decode must refuse the file (reading
+    a PNG's EXIF decodes it too, and Pillow swallows the error there, so that must not come first)."""
+    buffer = io.BytesIO()
+    Image.effect_noise((320, 240), 40).convert("RGB").save(buffer, "PNG")
+    data = bytearray(buffer.getvalue())
+    pos = data.index(b"IDAT") - 4
+    length = struct.unpack(">I", data[pos:pos + 4])[0]
+    start = pos + 8
+    data[start + length // 2:start + length // 2 + 64] = bytes(64)  # the middle of the deflate stream, zeroed
+    data[start + length:start + length + 4] = struct.pack(">I", zlib.crc32(bytes(data[pos + 4:start + length])))
+    with pytest.raises(images.ValidationError) as refused:
+        images.prepare(bytes(data), "image/png")
+    assert refused.value.code == "image"
