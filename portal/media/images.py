@@ -155,9 +155,7 @@ def stage(data, content_type):
 def make_thumbnail(staged, content_type):
     """The second half: the thumbnail of staged bytes (the full decode that proves an image whole). Run inside
     refusals()."""
-    if staged.thumbnail is not None:
-        return staged.thumbnail
-    return pdf_thumbnail(staged.data) if content_type == "application/pdf" else image_thumbnail(staged.data)
+    return staged.thumbnail if staged.thumbnail is not None else thumbnail(staged.data, content_type)
 
 
 @contextmanager

@@ -139,93 +139,87 @@ def _maybe_landed(failures):
     return [StoredObject(key=error.key, size=0) for error in failures if isinstance(error, StorageError) and error.key]
 
 
-class Receipt:
+class _Puts:
+    """Puts running in transfer threads, and their one way out: settle() waits and, if any failed, deletes what
+    landed and raises the first failure; undo() deletes what landed. Either happens at most once."""
+
+    FAILED_KEYS_TOO = False  # also delete the key of a put that failed (on a timeout it may have landed anyway)
+
+    def __init__(self, media, futures):
+        self._media, self._futures, self._finished = media, list(futures), False
+
+    def landed(self):
+        """Every object put, once no put is running."""
+        return _gather(self._futures)[0]
+
+    def settle(self):
+        landed, failures = _gather(self._futures)
+        if not failures:
+            return landed
+        self._failed(failures[0])
+        if not _store_down(failures):  # when it is, verify and the lifecycle rules find what is left
+            self._delete(landed, failures)
+        self._finished = True
+        raise failures[0]
+
+    def undo(self):
+        """Delete exactly the versions that landed (best effort; never raises, so the caller's reason stays)."""
+        if not self._finished:
+            landed, failures = _gather(self._futures)
+            self._delete(landed, [] if _store_down(failures) else failures)
+
+    def _delete(self, landed, failures):
+        if not self._finished:
+            self._finished = True
+            self._media._delete_quietly(landed + (_maybe_landed(failures) if self.FAILED_KEYS_TOO else []))
+
+    def _failed(self, error):
+        metrics.STORAGE_ERRORS.labels(getattr(error, "operation", None) or "put").inc()
+
+
+class Receipt(_Puts):
     """The files of one post on their way under incoming/: each has its media uuid, and the bytes of those that
     came through the app are being put by the process's transfer threads (boto3's client is thread-safe) while
     the request checks and inserts. Once the rows are committed, keep(); before that, any way out goes through
     settle() or undo(), so nothing is left behind."""
 
+    FAILED_KEYS_TOO = True
+
     def __init__(self, media, files, owner_id, actor):
         self.files, self.owner_id, self.rows = list(files), owner_id, []
         self.uuids = [item.uuid if isinstance(item, Arrived) else keys.new_uuid() for item in self.files]
-        self._media, self._finished = media, False
         sending = [(keys.incoming_key(owner_id, media_uuid), item, media_uuid)
                    for item, media_uuid in zip(self.files, self.uuids) if not isinstance(item, Arrived)]
-        self._futures = [transfers().submit(media.storage.put, key, item.stream, content_type=item.content_type,
-                                            metadata={"uploader-id": str(actor.id), "media-uuid": media_uuid})
-                         for key, item, media_uuid in sending]
+        super().__init__(media, [transfers().submit(media.storage.put, key, item.stream,
+                                                    content_type=item.content_type,
+                                                    metadata={"uploader-id": str(actor.id), "media-uuid": media_uuid})
+                                 for key, item, media_uuid in sending])
 
-    def settle(self):
-        """Wait for the puts. If any failed, nothing stays: the objects that landed are deleted (unless the store
-        is down, when verify finds them as unclaimed incoming objects and the lifecycle rule expires them), and
-        the first failure is raised for the caller to roll back (a StorageError, or whatever a put raised)."""
-        landed, failures = _gather(self._futures)
-        if not failures:
-            return
-        self._finished = True
-        error = failures[0]
+    def _failed(self, error):
+        super()._failed(error)
         metrics.UPLOADS.labels("failed").inc(len(self.files))
-        metrics.STORAGE_ERRORS.labels(getattr(error, "operation", None) or "put").inc()
         log.warning("media.receive failed owner_id=%s files=%d: %r", self.owner_id, len(self.files), error)
-        if not _store_down(failures):
-            self._media._delete_quietly(landed + _maybe_landed(failures))
-        raise error
-
-    def undo(self):
-        """The rows will not be committed: wait for the puts and delete exactly the versions that landed (and
-        any key a failed put may have left). Never raises, so the reason the caller gave up stays the one seen."""
-        if not self._finished:
-            self._finished = True
-            landed, failures = _gather(self._futures)
-            self._media._delete_quietly(landed + ([] if _store_down(failures) else _maybe_landed(failures)))
 
     def keep(self):
         """The rows are committed: their incoming objects are the jobs' to read now."""
         self._finished = True
 
 
-class Promotion:
+class Promotion(_Puts):
     """A processed file's puts under its final keys: the file's (awaited by promote) and the thumbnail's, which
-    may still run while the caller writes the row; settle() waits for it before the caller commits. undo() and
-    a failed settle() delete what landed, once."""
+    may still run while the caller writes the row; settle() waits for it before the caller commits."""
 
     def __init__(self, media, file_put, thumbnail_put):
-        self._media, self._undone = media, False
-        self._puts = [put for put in (file_put, thumbnail_put) if put is not None]
+        super().__init__(media, [put for put in (file_put, thumbnail_put) if put is not None])
 
     @property
     def file(self):
         """The file's StoredObject (its version goes on the row); if its put failed, every put is undone and the
         failure raised."""
-        wait(self._puts[:1])
-        if self._puts[0].exception() is not None:
+        wait(self._futures[:1])
+        if self._futures[0].exception() is not None:
             self.settle()
-        return self._puts[0].result()
-
-    def landed(self):
-        """Every object put, once no put is running."""
-        return _gather(self._puts)[0]
-
-    def settle(self):
-        """Wait for every put; if one failed, undo what landed and raise the failure (a StorageError: retry)."""
-        landed, failures = _gather(self._puts)
-        if failures:
-            error = failures[0]
-            metrics.STORAGE_ERRORS.labels(getattr(error, "operation", None) or "put").inc()
-            if not _store_down(failures):
-                self._delete_once(landed)  # the retry puts both again; meanwhile the final keys hold nothing
-            self._undone = True
-            raise error
-        return landed
-
-    def undo(self):
-        """Delete exactly the versions that landed (best effort; never raises)."""
-        self._delete_once(self.landed())
-
-    def _delete_once(self, objects):
-        if not self._undone:
-            self._undone = True
-            self._media._delete_quietly(objects)
+        return self._futures[0].result()
 
 
 class MediaOrchestrator:
