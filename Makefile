@@ -6,6 +6,9 @@ FLASK := $(VENV)/bin/flask
 export FLASK_APP := wsgi.py
 # `make run` serves on this port: PORT=8080 make run (5000 is taken by AirPlay on macOS).
 PORT ?= 5000
+# `make test` runs the suite in this many pytest-xdist worker processes, a test file per worker at a time
+# (TEST_WORKERS=0: one process, in file order).
+TEST_WORKERS ?= 2
 
 .PHONY: run test test-ceph install install-dev browser-deps sysdeps translations messages migrate seed bench screenshots clean
 
@@ -13,7 +16,7 @@ run: install translations migrate seed  ## set up everything and serve on http:/
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: install-dev translations browser-deps  ## install the dev requirements and run the whole suite
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -58,7 +61,7 @@ seed: install
 
 test-ceph: install-dev translations browser-deps  ## the whole suite with the storage tests on a throwaway Ceph RGW
 	bash scripts/ceph-s3.sh up
-	TEST_S3=ceph $(PY) -m pytest $(PYTEST_ARGS); status=$$?; bash scripts/ceph-s3.sh down; exit $$status
+	TEST_S3=ceph $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS); status=$$?; bash scripts/ceph-s3.sh down; exit $$status
 
 screenshots: install-dev translations  ## save the README's screenshots under docs/screenshots/
 	$(PY) scripts/screenshots.py

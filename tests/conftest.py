@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import os
 import re
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -36,6 +37,40 @@ def password_hash():
     return generate_password_hash(PASSWORD)
 
 
+# Under pytest-xdist (`make test` runs two workers) each worker is a process of its own: "gw0", "gw1"... It gets
+# its own PostgreSQL database and its own Redis database numbers; SQLite, buckets, ports and temp folders are
+# per worker already.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+WORKER_INDEX = int(WORKER[2:]) if WORKER.startswith("gw") else 0
+REDIS_DBS_PER_WORKER = 4  # the suite uses databases 1 and 2 (and the benchmarks 3) of a Redis with 16
+
+
+def _worker_postgres(url):
+    """The worker's own database beside TEST_DATABASE_URL's (test_gw1...), created if missing."""
+    base = sa.engine.make_url(url)
+    if not WORKER:
+        return url
+    mine = base.set(database=f"{base.database}_{WORKER}")
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": mine.database}).first():
+            conn.execute(sa.text(f'CREATE DATABASE "{mine.database}"'))
+    admin.dispose()
+    return mine.render_as_string(hide_password=False)
+
+
+def worker_redis(url):
+    """The worker's own database number on the same Redis: n, n + 4, n + 8... for gw0, gw1, gw2..."""
+    if not WORKER_INDEX:
+        return url
+    import redis
+
+    number = redis.connection.parse_url(url).get("db", 0) + REDIS_DBS_PER_WORKER * WORKER_INDEX
+    if number > 15:
+        pytest.fail(f"worker {WORKER} would need Redis database {number}; run at most 4 workers (-n 4)")
+    return urlsplit(url)._replace(path=f"/{number}").geturl()
+
+
 def _reset_postgres(url):
     engine = sa.create_engine(url)
     with engine.begin() as conn:
@@ -50,6 +85,7 @@ def database_url(tmp_path_factory):
     """A database migrated to head once per session: PostgreSQL when TEST_DATABASE_URL is set, else SQLite."""
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
+        url = _worker_postgres(url)
         _reset_postgres(url)
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
@@ -119,7 +155,7 @@ def empty_redis(variable, default):
     without Redis is skipped locally and fails in CI."""
     import redis
 
-    url = os.environ.get(variable, default)
+    url = worker_redis(os.environ.get(variable, default))
     client = redis.Redis.from_url(url, socket_connect_timeout=2)
     try:
         client.ping()
@@ -288,6 +324,22 @@ def suite_log():
     handler.close()
 
 
+def talks_to_s3(item):
+    """Whether a test talks to the S3 server: it uses the server's fixture, runs on the s3 provider, or is
+    marked real_s3. Decided at collection, before any fixture runs."""
+    if item.get_closest_marker("real_s3") or "s3_server" in getattr(item, "fixturenames", ()):
+        return True
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and callspec.params.get("provider") == "s3"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every test that talks to the S3 server `s3`: CI's Ceph pass runs those (`-m s3`)."""
+    for item in items:
+        if talks_to_s3(item):
+            item.add_marker(pytest.mark.s3)
+
+
 def pytest_runtest_setup(item):
     """Tests marked real_s3 need a server that checks signatures, expiry and policies; moto does not."""
     if item.get_closest_marker("real_s3") and os.environ.get("TEST_S3") != "ceph":
@@ -295,9 +347,42 @@ def pytest_runtest_setup(item):
                     "policies); runs with TEST_S3=ceph")
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """pytest-xdist's controller: a worker is done; its log joins the check at the end of the run."""
+    log_file = getattr(node, "workeroutput", {}).get("suite_log")
+    if log_file:
+        node.config.stash.setdefault(WORKER_LOGS, []).append(log_file)
+
+
+WORKER_LOGS = pytest.StashKey[list]()
+
+
+def _check_worker_logs(session, reporter):
+    """With workers, the log hygiene test sees its own worker's log only: the controller reads them all."""
+    from tests.log_secrets import leaks
+
+    found = []
+    for log_file in session.config.stash.get(WORKER_LOGS, []):
+        if not os.path.exists(log_file):
+            continue  # a worker that ran no test wrote no log
+        with open(log_file, encoding="utf-8") as handle:
+            found += [f"{log_file}: {leak}" for leak in leaks(handle.read())]
+    if found:
+        for line in found:
+            reporter.write_line(line, red=True)
+        reporter.write_line(f"{len(found)} secrets in the workers' logs", red=True, bold=True)
+        session.exitstatus = 1
+
+
 def pytest_sessionfinish(session, exitstatus):
-    """With TEST_S3=ceph every test must run: a skip there is a failure."""
+    """With TEST_S3=ceph every test must run: a skip there is a failure. Under pytest-xdist a worker hands the
+    controller its log's path, and the controller checks every log for secrets."""
+    if hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["suite_log"] = SUITE_LOG
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter and session.config.stash.get(WORKER_LOGS, None):
+        _check_worker_logs(session, reporter)
     if os.environ.get("TEST_S3") == "ceph" and reporter and reporter.stats.get("skipped"):
         reporter.write_line(f"TEST_S3=ceph: {len(reporter.stats['skipped'])} tests were skipped; "
                             "on a real S3 server nothing may be skipped", red=True, bold=True)

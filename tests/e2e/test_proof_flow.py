@@ -8,9 +8,9 @@ from tests.conftest import PASSWORD, World, Factory
 from tests.media_fixtures import jpeg_bytes, pdf_bytes
 
 
-@pytest.fixture
-def provider():
-    return "s3"
+@pytest.fixture(params=["s3"])  # a param, so the Ceph pass selects these tests (-m s3)
+def provider(request):
+    return request.param
 
 
 @pytest.fixture

@@ -15,9 +15,9 @@ from tests.media_fixtures import jpeg_bytes, store_proof
 REQUESTS, PROOFS_EACH = 4, 5  # MEDIA_MAX_FILES is 5 a request: 20 thumbnails on the owner's page
 
 
-@pytest.fixture
-def provider():
-    return "s3"
+@pytest.fixture(params=["s3"])  # a param, so the Ceph pass selects these tests (-m s3)
+def provider(request):
+    return request.param
 
 
 @pytest.fixture

@@ -85,7 +85,7 @@ REDIS = "redis://redis:6379/0"
     ("abcd1234" * 8, "repeats a shorter pattern"),
     ("abcdefghijklmnopqrstuvwxyz0123456789", "not random enough"),
     ("aaaabbbbccccddddeeeeffffgggghhhh", "not random enough"),
-])
+], ids=lambda value: re.sub(r"[0-9a-f]{15,}", "<random>", str(value)))  # the same ids in every pytest-xdist worker
 def test_production_refuses_missing_short_placeholder_published_or_guessable_keys(clean_env, tmp_path, key, reason):
     clean_env.setenv("RATELIMIT_STORAGE_URI", REDIS)
     if key:
@@ -94,7 +94,8 @@ def test_production_refuses_missing_short_placeholder_published_or_guessable_key
         build_config(tmp_path, "production")
 
 
-@pytest.mark.parametrize("key", [secrets.token_hex(32), secrets.token_urlsafe(32), secrets.token_urlsafe(24)])
+@pytest.mark.parametrize("key", [secrets.token_hex(32), secrets.token_urlsafe(32), secrets.token_urlsafe(24)],
+                         ids=["token_hex(32)", "token_urlsafe(32)", "token_urlsafe(24)"])
 def test_production_accepts_generated_keys(clean_env, tmp_path, key):
     clean_env.setenv("RATELIMIT_STORAGE_URI", REDIS)
     clean_env.setenv("SECRET_KEY", key)

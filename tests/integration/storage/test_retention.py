@@ -18,9 +18,9 @@ from tests.conftest import PASSWORD, Factory, csrf_token_from
 from tests.media_fixtures import drop_bucket, jpeg_bytes, pdf_bytes, remove_proof, store_proof
 
 
-@pytest.fixture
-def provider():
-    return "s3"
+@pytest.fixture(params=["s3"])  # a param, so the Ceph pass selects these tests (-m s3)
+def provider(request):
+    return request.param
 
 
 @pytest.fixture
