@@ -2,7 +2,8 @@
 bytes to the same S3 server, interleaved in one run; and the peak RSS (from /proc) of a web worker and of a
 processing work-horse with 8 concurrent 10 MB rotated photos.
 
-The S3 server is moto on a loopback port, or Ceph RGW with TEST_S3=ceph (scripts/ceph-s3.sh up). The queue is
+The S3 server is moto on a loopback port, or Ceph RGW with TEST_S3=ceph (scripts/ceph-s3.sh up), or with
+BENCH_LINK_MBIT=N moto across a link paced at N Mbit/s each way (bench/link.py; root and iproute2). The queue is
 RQ on BENCH_REDIS_URL (default redis://127.0.0.1:6379/3; the bench flushes that database), so the request
 path ends where the job is queued; the job is then timed on its own from its start to its row ready.
 """
@@ -219,21 +220,30 @@ def _reset_peak():
 
 def web_worker_rss(files, concurrent=8):
     """Peak RSS growth (MiB) of this process while `concurrent` threads run the request path at once."""
+    import sqlalchemy as sa
     from flask import current_app
 
     from portal.extensions import db
+    from portal.models import ShiftCancellation, User
 
     app = current_app._get_current_object()
     employee, cancellation = subject()
     request_path(cancellation, employee, files[0], "warm.jpg")  # imports, connections, caches
     _reset_peak()
     baseline = _status_kib("VmRSS")
-    barrier = threading.Barrier(concurrent)
+    barrier, failures = threading.Barrier(concurrent), []
+    ids = sa.inspect(cancellation).identity[0], sa.inspect(employee).identity[0]
 
     def one(data):
+        # each thread its own session and its own copies of the rows: an object of the main thread's session
+        # would refresh itself through that session from eight threads at once
         with app.app_context():
+            mine = db.session.get(ShiftCancellation, ids[0]), db.session.get(User, ids[1])
             barrier.wait()
-            request_path(cancellation, employee, data, "photo.jpg")
+            try:
+                request_path(*mine, data, "photo.jpg")
+            except Exception as error:  # reported after the join: a figure from fewer uploads is no figure
+                failures.append(error)
             db.session.remove()
 
     threads = [threading.Thread(target=one, args=(files[i % len(files)],)) for i in range(concurrent)]
@@ -241,6 +251,8 @@ def web_worker_rss(files, concurrent=8):
         thread.start()
     for thread in threads:
         thread.join()
+    if failures:
+        raise RuntimeError(f"{len(failures)} of {concurrent} concurrent uploads failed: {failures[0]!r}")
     return (_status_kib("VmHWM") - baseline) / 1024
 
 
@@ -282,7 +294,14 @@ def run(smoke=False):
     repeat = 1 if smoke else int(os.environ.get("BENCH_REPEAT", "9"))
     redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
     redis.Redis.from_url(redis_url).flushdb()
-    with s3_endpoint() as (endpoint, server, credentials), tempfile.TemporaryDirectory() as workdir:
+    link = os.environ.get("BENCH_LINK_MBIT")  # moto across a paced link instead of loopback (bench/link.py)
+    if link:
+        from .link import moto_behind_link
+
+        store = moto_behind_link(float(link))
+    else:
+        store = s3_endpoint()
+    with store as (endpoint, server, credentials), tempfile.TemporaryDirectory() as workdir:
         app = build_app(endpoint, workdir, redis_url, credentials)
         files = payloads()
         with app.app_context():
@@ -294,15 +313,17 @@ def run(smoke=False):
 
             empty_bucket(storage()._client(), app.config["MEDIA_STORAGE_BUCKET"])  # a test gateway's store is small
         redis.Redis.from_url(redis_url).flushdb()
-    report = {"server": server, "repeat": repeat, "results": results, "rss_8_concurrent_rotated_10mb": rss}
+    report = {"server": server, "link_mbit": float(link) if link else None, "repeat": repeat, "results": results,
+              "rss_8_concurrent_rotated_10mb": rss}
     _print(report)
     if not smoke:
-        write_results(f"upload-{server}.json", report)
+        write_results(f"upload-{server}{f'-link-{link}mbit' if link else ''}.json", report)
     return report
 
 
 def _print(report):
-    print(f"S3 server: {report['server']}, {report['repeat']} interleaved repetitions (median [min-max])")
+    across = f" across a {report['link_mbit']:g} Mbit/s link" if report.get("link_mbit") else " on loopback"
+    print(f"S3 server: {report['server']}{across}, {report['repeat']} interleaved repetitions (median [min-max])")
     print(f"{'payload':<22} {'bytes':>9} {'raw put':>9} {'request/raw':>20} {'start-ready/raw':>20} "
           f"{'whole job/raw':>20}")
     for r in report["results"]:
