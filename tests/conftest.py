@@ -347,15 +347,15 @@ def pytest_runtest_setup(item):
                     "policies); runs with TEST_S3=ceph")
 
 
+WORKER_LOGS = pytest.StashKey[list]()  # the controller's list of its workers' log files
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node, error):
     """pytest-xdist's controller: a worker is done; its log joins the check at the end of the run."""
     log_file = getattr(node, "workeroutput", {}).get("suite_log")
     if log_file:
         node.config.stash.setdefault(WORKER_LOGS, []).append(log_file)
-
-
-WORKER_LOGS = pytest.StashKey[list]()
 
 
 def _check_worker_logs(session, reporter):
