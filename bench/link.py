@@ -16,7 +16,7 @@ from tests.s3_server import wait_for_http
 SUBNET = "10.231.{n}.{host}"  # a /30 per run, picked from the process id so two runs do not meet
 
 
-def _ip(*args, namespace=None):
+def _run(*args, namespace=None):
     command = (["ip", "netns", "exec", namespace] if namespace else []) + list(args)
     subprocess.run(command, check=True, capture_output=True, text=True)
 
@@ -25,7 +25,7 @@ def _pace(device, mbit, namespace=None):
     """Egress of the device at `mbit`; a bucket of 1/250 s of the rate (at least 64 KiB), so the rate holds
     within a few milliseconds whatever the kernel's timer frequency."""
     burst = max(64 * 1024, int(mbit * 1_000_000 / 8 / 250))
-    _ip("tc", "qdisc", "add", "dev", device, "root", "tbf", "rate", f"{mbit:g}mbit", "burst", str(burst),
+    _run("tc", "qdisc", "add", "dev", device, "root", "tbf", "rate", f"{mbit:g}mbit", "burst", str(burst),
         "latency", "200ms", namespace=namespace)
 
 
@@ -38,14 +38,14 @@ def moto_behind_link(mbit):
     namespace, near, far = f"{tag}-store", f"{tag}a", f"{tag}b"
     process = None
     try:
-        _ip("ip", "netns", "add", namespace)
-        _ip("ip", "link", "add", near, "type", "veth", "peer", "name", far)
-        _ip("ip", "link", "set", far, "netns", namespace)
-        _ip("ip", "addr", "add", f"{host}/30", "dev", near)
-        _ip("ip", "link", "set", near, "up")
-        _ip("ip", "addr", "add", f"{store}/30", "dev", far, namespace=namespace)
-        _ip("ip", "link", "set", far, "up", namespace=namespace)
-        _ip("ip", "link", "set", "lo", "up", namespace=namespace)
+        _run("ip", "netns", "add", namespace)
+        _run("ip", "link", "add", near, "type", "veth", "peer", "name", far)
+        _run("ip", "link", "set", far, "netns", namespace)
+        _run("ip", "addr", "add", f"{host}/30", "dev", near)
+        _run("ip", "link", "set", near, "up")
+        _run("ip", "addr", "add", f"{store}/30", "dev", far, namespace=namespace)
+        _run("ip", "link", "set", far, "up", namespace=namespace)
+        _run("ip", "link", "set", "lo", "up", namespace=namespace)
         _pace(near, mbit)  # what the app sends to the store
         _pace(far, mbit, namespace=namespace)  # what the store sends back
         endpoint = f"http://{store}:5000"

@@ -47,16 +47,12 @@ REDIS_DBS_PER_WORKER = 4  # the suite uses databases 1 and 2 (and the benchmarks
 
 def _worker_postgres(url):
     """The worker's own database beside TEST_DATABASE_URL's (test_gw1...), created if missing."""
-    base = sa.engine.make_url(url)
     if not WORKER:
         return url
-    mine = base.set(database=f"{base.database}_{WORKER}")
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        if not conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": mine.database}).first():
-            conn.execute(sa.text(f'CREATE DATABASE "{mine.database}"'))
-    admin.dispose()
-    return mine.render_as_string(hide_password=False)
+    from bench.common import ensure_database
+
+    mine = sa.engine.make_url(url)
+    return ensure_database(mine.set(database=f"{mine.database}_{WORKER}").render_as_string(hide_password=False))
 
 
 def worker_redis(url):

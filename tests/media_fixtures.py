@@ -31,6 +31,13 @@ def provider(request):
     return request.param
 
 
+@pytest.fixture(name="provider", params=["s3"])
+def s3_provider(request):
+    """For a module that runs on the S3 server only: `from tests.media_fixtures import s3_provider`. A param, not
+    a plain "s3", so the Ceph pass selects its tests (-m s3, tests/conftest.py)."""
+    return request.param
+
+
 @pytest.fixture
 def media_app(provider, database_url, tmp_path, request):
     """The app on the chosen provider, its bucket set up by `flask media init`; tables emptied afterwards."""
@@ -38,8 +45,8 @@ def media_app(provider, database_url, tmp_path, request):
 
     if provider == "s3" and not request.node.get_closest_marker("s3"):
         # CI's Ceph pass selects tests by that mark (-m s3): a test the mark misses would never meet Ceph.
-        pytest.fail("this test runs on the s3 provider but is not marked s3: give its `provider` fixture "
-                    "params=[\"s3\"] (see talks_to_s3 in tests/conftest.py)")
+        pytest.fail("this test runs on the s3 provider but is not marked s3: use `from tests.media_fixtures "
+                    "import s3_provider` as its provider (see talks_to_s3 in tests/conftest.py)")
     overrides = s3_settings(request.getfixturevalue("s3_server")) if provider == "s3" else {}
     app = make_app(database_url, tmp_path, **overrides)
     app.test_client_class = IsolatedClient

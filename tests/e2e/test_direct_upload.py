@@ -14,11 +14,7 @@ from portal.models import MediaObject, ShiftCancellation, UploadSlot
 from tests.conftest import Factory, World
 from tests.e2e.test_proof_flow import sign_in, wait_until
 from tests.media_fixtures import pdf_bytes
-
-
-@pytest.fixture(params=["s3"])  # a param, so the Ceph pass selects these tests (-m s3)
-def provider(request):
-    return request.param
+from tests.media_fixtures import s3_provider  # noqa: F401  (this module's provider: S3 only)
 
 
 @pytest.fixture

@@ -6,11 +6,7 @@ from portal.models import MediaObject, ShiftCancellation
 from tests.badfiles import REFUSED
 from tests.conftest import PASSWORD, World, Factory
 from tests.media_fixtures import jpeg_bytes, pdf_bytes
-
-
-@pytest.fixture(params=["s3"])  # a param, so the Ceph pass selects these tests (-m s3)
-def provider(request):
-    return request.param
+from tests.media_fixtures import s3_provider  # noqa: F401  (this module's provider: S3 only)
 
 
 @pytest.fixture

@@ -11,13 +11,9 @@ from portal.media.orchestrator import Upload
 from tests.conftest import Factory
 from tests.e2e.test_proof_flow import sign_in
 from tests.media_fixtures import jpeg_bytes, store_proof
+from tests.media_fixtures import s3_provider  # noqa: F401  (this module's provider: S3 only)
 
 REQUESTS, PROOFS_EACH = 4, 5  # MEDIA_MAX_FILES is 5 a request: 20 thumbnails on the owner's page
-
-
-@pytest.fixture(params=["s3"])  # a param, so the Ceph pass selects these tests (-m s3)
-def provider(request):
-    return request.param
 
 
 @pytest.fixture

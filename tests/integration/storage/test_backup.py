@@ -10,12 +10,8 @@ from portal.media import orchestrator, storage
 from portal.media.orchestrator import Upload
 from portal.models import AuditEvent, MediaObject
 from tests.conftest import Factory
-from tests.media_fixtures import drop_bucket, jpeg_bytes, pdf_bytes, store_proof, remove_proof
-
-
-@pytest.fixture(params=["s3"])  # a param, so the Ceph pass selects these tests (-m s3)
-def provider(request):
-    return request.param
+from tests.media_fixtures import drop_bucket, jpeg_bytes, pdf_bytes, remove_proof, store_proof
+from tests.media_fixtures import s3_provider  # noqa: F401  (this module's provider: S3 only)
 
 
 @pytest.fixture

@@ -13,13 +13,9 @@ from portal.media.orchestrator import Upload
 from portal.media.storage import build_storage
 from tests.conftest import Factory
 from tests.media_fixtures import pdf_bytes, s3_settings, store_proof
+from tests.media_fixtures import s3_provider  # noqa: F401  (this module's provider: S3 only)
 
 pytestmark = pytest.mark.real_s3
-
-
-@pytest.fixture(params=["s3"])  # a param, so the Ceph pass selects these tests (-m s3)
-def provider(request):
-    return request.param
 
 
 @pytest.fixture

@@ -16,11 +16,7 @@ from portal.media.orchestrator import Upload
 from portal.models import AuditEvent, DeletionReport, MediaObject, ShiftCancellation, User, utcnow
 from tests.conftest import PASSWORD, Factory, csrf_token_from
 from tests.media_fixtures import drop_bucket, jpeg_bytes, pdf_bytes, remove_proof, store_proof
-
-
-@pytest.fixture(params=["s3"])  # a param, so the Ceph pass selects these tests (-m s3)
-def provider(request):
-    return request.param
+from tests.media_fixtures import s3_provider  # noqa: F401  (this module's provider: S3 only)
 
 
 @pytest.fixture

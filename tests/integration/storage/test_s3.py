@@ -11,11 +11,7 @@ from portal.media.orchestrator import Upload
 from portal.models import AuditEvent
 from tests.conftest import Factory
 from tests.media_fixtures import jpeg_bytes, store_proof
-
-
-@pytest.fixture(params=["s3"])  # a param, so the Ceph pass selects these tests (-m s3)
-def provider(request):
-    return request.param
+from tests.media_fixtures import s3_provider  # noqa: F401  (this module's provider: S3 only)
 
 
 @pytest.fixture
