@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 
-from .common import ROOT, empty_bucket, s3_endpoint, write_results
+from .common import ROOT, empty_bucket, ensure_database, s3_endpoint, write_results
 
 PAYLOADS = ("jpeg 5 MB upright", "jpeg 5 MB rotated", "png 2 MB screenshot", "pdf 300 KB")
 
@@ -81,7 +81,10 @@ def payloads():
 def build_app(endpoint, workdir, redis_url, credentials):
     from portal import create_app
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{workdir}/bench.db"),
+    database = os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{workdir}/bench.db")
+    if database.startswith("postgresql"):
+        ensure_database(database)  # a fresh machine has only `test`
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database,
                       "SECRET_KEY": uuid.uuid4().hex * 2, "MEDIA_STORAGE_PROVIDER": "s3",
                       "MEDIA_STORAGE_ENDPOINT": endpoint, "MEDIA_STORAGE_BUCKET": f"bench-{uuid.uuid4().hex[:12]}",
                       "MEDIA_STORAGE_ACCESS_KEY": credentials[0], "MEDIA_STORAGE_SECRET_KEY": credentials[1],
