@@ -66,8 +66,8 @@ def request_cancellation(shift, reason, files, *, actor, source=None):
         db.session.flush()
         audit.record("cancellation.request", actor=actor, owner_id=shift.owner_id, source=source,
                      shift_id=shift.id, detail={"cancellation_id": cancellation.id, "files": len(files)})
-        rows = _commit_upload(receipt, cancellation, actor)
-    _start_processing(rows, source, new_request=cancellation)
+        rows, batch = _commit_upload(receipt, cancellation, actor, source)
+    _start_processing(rows, batch, new_request=cancellation)
     return cancellation
 
 
@@ -83,35 +83,40 @@ def _sending(owner_id, files, actor):
         raise
 
 
-def _commit_upload(receipt, cancellation, actor, before_commit=None):
+def _commit_upload(receipt, cancellation, actor, source, before_commit=None):
     """Commit the receipt's processing rows with the rest of the caller's unit of work once their puts have
-    landed; if anything fails (before_commit refusing included), nothing of it stays."""
+    landed; if anything fails (before_commit refusing included), nothing of it stays. Returns the rows and their
+    jobs, built but not sent (_start_processing sends them).
+
+    Everything but the commit runs while the puts are still on their way, before_commit's lock on the request
+    row included: a decision or another upload to the same request waits for the rest of the transfer (the job's
+    commit waits for its thumbnail's put the same way), and the request's answer waits only for the commit."""
     media, started = orchestrator(), time.perf_counter()
     try:
         rows = media.receive(receipt, context="shift_cancellation", subject_id=cancellation.id,
                              shift_id=cancellation.shift_id, actor=actor)
         db.session.flush()
-        receipt.settle()  # before before_commit locks the request row: nobody waits on that lock for the store
         if before_commit:
             before_commit()
+        origin = {"ip": source.ip, "user_agent": source.user_agent} if source else None
+        batch = jobs.prepare([(PROCESS_JOB, (row.id, origin), f"process media {row.id}") for row in rows])
+        receipt.settle()
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise  # _sending deletes what the receipt put
     receipt.keep()
     metrics.UPLOAD_SECONDS.observe(time.perf_counter() - started)
-    return rows
+    return rows, batch
 
 
-def _start_processing(rows, source, new_request=None):
-    """Queue one job per row; if Redis fails meanwhile, undo the whole upload (and a new request) and raise."""
-    origin = {"ip": source.ip, "user_agent": source.user_agent} if source else None
-    # from the identity map: reading row.id after the commit would load each expired row again (one query each)
-    ids = [sa.inspect(row).identity[0] for row in rows]
+def _start_processing(rows, batch, new_request=None):
+    """Queue the rows' jobs; if Redis fails meanwhile, undo the whole upload (and a new request) and raise."""
     try:
-        for media_id in ids:
-            jobs.enqueue(PROCESS_JOB, media_id, origin, description=f"process media {media_id}")
+        batch.send()
     except jobs.QueueUnavailableError:
+        # from the identity map: reading row.id after the commit would load each expired row again
+        ids = [sa.inspect(row).identity[0] for row in rows]
         db.session.rollback()
         orchestrator().discard(db.session.execute(db.select(MediaObject).where(MediaObject.id.in_(ids))).scalars().all())
         db.session.commit()
@@ -264,8 +269,8 @@ def add_proofs(cancellation, files, *, actor, source=None, replaces=None):
             if counted > cap:  # too many files, or another post filled the request meanwhile
                 raise ProofLimitError(max(0, cap - (counted - len(files))))
 
-        rows = _commit_upload(receipt, cancellation, actor, before_commit=still_open)
-    _start_processing(rows, source)
+        rows, batch = _commit_upload(receipt, cancellation, actor, source, before_commit=still_open)
+    _start_processing(rows, batch)
     return rows
 
 

@@ -55,18 +55,46 @@ def require_queue():
 
 def enqueue(path, *args, description=None):
     """Queue the function at the dotted path with args for a worker, or run it now in inline mode."""
+    prepare([(path, args, description)]).send()
+
+
+class Batch:
+    """Jobs built ahead of time and queued together by send(): the request builds them (RQ's Python work) while
+    its store transfer runs, and sends them in one round trip to Redis once the rows they name are committed."""
+
+    def __init__(self, calls, pipeline=None):
+        self._calls, self._pipeline = calls, pipeline
+
+    def send(self):
+        """Queue the jobs (QueueUnavailableError if Redis fails), or run them now in inline mode."""
+        if self._pipeline is None:
+            for path, args, _ in self._calls:
+                _run_inline(path, args)
+            return
+        try:
+            self._pipeline.execute()
+        except redis.RedisError as error:
+            raise QueueUnavailableError(f"Redis at REDIS_URL cannot be reached: {error}") from error
+
+
+def prepare(calls):
+    """A Batch of jobs, each (dotted path, args, description), for send() to queue (nothing is sent yet)."""
+    calls = [(path, tuple(args), description or path) for path, args, description in calls]
     rq_queue = queue()
     if rq_queue is None:
-        _run_inline(path, args)
-        return
-    from rq import Retry
+        return Batch(calls)
+    from rq import Queue, Retry
 
     delays = current_app.config["QUEUE_RETRY_DELAYS"]
+    retry = Retry(max=len(delays), interval=delays) if delays else None
+    pipeline = rq_queue.connection.pipeline()
     try:
-        rq_queue.enqueue(run, path, *args, retry=Retry(max=len(delays), interval=delays) if delays else None,
-                         result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL, description=description or path)
-    except redis.RedisError as error:
+        rq_queue.enqueue_many([Queue.prepare_data(run, (path, *args), retry=retry, result_ttl=RESULT_TTL,
+                                                  failure_ttl=FAILURE_TTL, description=description)
+                               for path, args, description in calls], pipeline=pipeline)
+    except redis.RedisError as error:  # the first use of a queue asks Redis its version
         raise QueueUnavailableError(f"Redis at REDIS_URL cannot be reached: {error}") from error
+    return Batch(calls, pipeline)
 
 
 def _run_inline(path, args):

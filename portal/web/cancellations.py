@@ -45,15 +45,14 @@ def _room_message(room):
     return _("This request can take %(n)s more files.", n=room)
 
 
-def _check_files(files, room=None, cancellation=None):
+def _check_files(files, cancellation=None):
     """Validate every upload, and look at every file posted straight to the store (named by its slot); return
     the good ones and (file name, message) for each refused one.
 
-    room: how many more proofs the request may take (None for a new request: MEDIA_MAX_FILES)."""
+    The room left on an existing request is counted by the workflow, under the request's lock while the store's
+    transfer runs, so the transfer does not wait for the count (ProofLimitError when the files do not fit)."""
     slots = request.form.getlist("slots") if current_app.config["MEDIA_DIRECT_UPLOAD"] else []
     count = len(files) + len(slots)
-    if room is not None and count > room:
-        return [], [("", _room_message(room))]
     limit = current_app.config["MEDIA_MAX_FILES"]
     if count > limit:
         return [], [("", _("Attach at most %(n)s files at a time.", n=limit))]
@@ -205,8 +204,7 @@ def add_proofs(cancellation_id):
     if not form.validate_on_submit():
         abort(400)
     replaces = _refused_proof(cancellation, request.form.get("replaces", type=int))
-    validated, refused = _check_files(uploaded_files("proofs"), room=workflow.proof_room(cancellation),
-                                      cancellation=cancellation)
+    validated, refused = _check_files(uploaded_files("proofs"), cancellation=cancellation)
     if refused:
         return _refused_proofs(cancellation, "; ".join(f"{name}: {msg}" if name else msg for name, msg in refused))
     try:

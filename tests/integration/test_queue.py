@@ -6,9 +6,9 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
-import redis
 
 from portal.extensions import db
 from portal.models import AuditEvent, MediaObject, OutboxMail, ShiftCancellation
@@ -162,15 +162,49 @@ def test_redis_down_answers_503_and_stores_nothing(queued):
 
 
 def test_redis_failing_after_the_commit_undoes_the_upload(queued, monkeypatch):
-    def refuse(*args, **kwargs):
-        raise redis.ConnectionError("Redis went away")
+    """The jobs are built while the file's put runs and sent once the rows are committed: here the queue's Redis
+    (a redis-server of this test's own) stops in between, so the send fails after the commit."""
+    from portal import jobs
+    from tests.s3_server import free_port
 
-    monkeypatch.setattr(queued.app.extensions["queue"], "enqueue", refuse)
-    response = _send(queued, (io.BytesIO(jpeg_bytes()), "photo.jpg"))
-    assert response.status_code == 503
+    port = free_port()
+    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                               "--appendonly", "no", "--dir", str(queued.tmp_path)], stdout=subprocess.DEVNULL)
+    try:
+        queued.app.config["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+        queued.app.extensions["queue"] = jobs._build_queue(queued.app.config)
+        _wait_for_redis(queued.app.extensions["queue"].connection)
+        real_prepare, built = jobs.prepare, []
+
+        def then_redis_stops(calls):
+            batch = real_prepare(calls)
+            server.terminate()
+            server.wait(timeout=10)
+            built.append(calls)
+            return batch
+
+        monkeypatch.setattr(jobs, "prepare", then_redis_stops)
+        response = _send(queued, (io.BytesIO(jpeg_bytes()), "photo.jpg"))
+    finally:
+        server.kill()
+        server.wait()
+    assert built and response.status_code == 503
     assert _rows() == [] and _objects(queued) == []
     db.session.refresh(queued.shift)
     assert queued.shift.status == "scheduled"
+
+
+def _wait_for_redis(connection, seconds=10):
+    import redis
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return connection.ping()
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 WORKER_THAT_DIES_ONCE = textwrap.dedent("""
