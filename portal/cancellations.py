@@ -90,16 +90,17 @@ def _commit_upload(receipt, cancellation, actor, source, before_commit=None):
 
     Everything but the commit runs while the puts are still on their way, before_commit's lock on the request
     row included: a decision or another upload to the same request waits for the rest of the transfer (the job's
-    commit waits for its thumbnail's put the same way), and the request's answer waits only for the commit."""
+    commit waits for its thumbnail's put the same way), and the request's answer waits only for the commit and
+    the jobs' one round trip."""
     media, started = orchestrator(), time.perf_counter()
     try:
         rows = media.receive(receipt, context="shift_cancellation", subject_id=cancellation.id,
                              shift_id=cancellation.shift_id, actor=actor)
         db.session.flush()
-        if before_commit:
-            before_commit()
         origin = {"ip": source.ip, "user_agent": source.user_agent} if source else None
         batch = jobs.prepare([(PROCESS_JOB, (row.id, origin), f"process media {row.id}") for row in rows])
+        if before_commit:  # last before the wait: the request row is held no longer than it must be
+            before_commit()
         receipt.settle()
         db.session.commit()
     except Exception:

@@ -9,6 +9,7 @@ import textwrap
 import time
 
 import pytest
+import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import AuditEvent, MediaObject, OutboxMail, ShiftCancellation
@@ -174,7 +175,7 @@ def test_redis_failing_after_the_commit_undoes_the_upload(queued, monkeypatch):
         queued.app.config["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
         queued.app.extensions["queue"] = jobs._build_queue(queued.app.config)
         _wait_for_redis(queued.app.extensions["queue"].connection)
-        real_prepare, built = jobs.prepare, []
+        real_prepare, real_send, built, committed = jobs.prepare, jobs.Batch.send, [], []
 
         def then_redis_stops(calls):
             batch = real_prepare(calls)
@@ -183,12 +184,21 @@ def test_redis_failing_after_the_commit_undoes_the_upload(queued, monkeypatch):
             built.append(calls)
             return batch
 
+        def send_after_the_commit(batch):
+            # what another connection sees at the send: the row is committed by then, so this is the undo's path
+            other = sa.create_engine(queued.database_url)
+            with other.connect() as connection:
+                committed.append(connection.execute(sa.text("SELECT count(*) FROM media_objects")).scalar_one())
+            other.dispose()
+            return real_send(batch)
+
         monkeypatch.setattr(jobs, "prepare", then_redis_stops)
+        monkeypatch.setattr(jobs.Batch, "send", send_after_the_commit)
         response = _send(queued, (io.BytesIO(jpeg_bytes()), "photo.jpg"))
     finally:
         server.kill()
         server.wait()
-    assert built and response.status_code == 503
+    assert built and committed == [1] and response.status_code == 503
     assert _rows() == [] and _objects(queued) == []
     db.session.refresh(queued.shift)
     assert queued.shift.status == "scheduled"
