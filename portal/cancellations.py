@@ -111,15 +111,21 @@ def _commit_upload(receipt, cancellation, actor, source, before_commit=None):
     return rows, batch
 
 
-def _start_processing(rows, batch, new_request=None):
-    """Queue the rows' jobs; if Redis fails meanwhile, undo the whole upload (and a new request) and raise."""
+def _start_processing(rows, batch, new_request=None, replaced=None):
+    """Queue the rows' jobs; if Redis fails meanwhile, undo the whole upload (a new request, or the removal of
+    the refused file it replaced, too) and raise."""
     try:
         batch.send()
     except jobs.QueueUnavailableError:
         # from the identity map: reading row.id after the commit would load each expired row again
         ids = [sa.inspect(row).identity[0] for row in rows]
+        replaced_id = sa.inspect(replaced).identity[0] if replaced is not None else None
         db.session.rollback()
         orchestrator().discard(db.session.execute(db.select(MediaObject).where(MediaObject.id.in_(ids))).scalars().all())
+        if replaced_id is not None:  # the refused file is back on the card, to be replaced again
+            db.session.execute(db.update(MediaObject).where(MediaObject.id == replaced_id,
+                                                            MediaObject.status == "refused")
+                               .values(deleted_at=None).execution_options(synchronize_session=False))
         db.session.commit()
         if new_request is not None:
             forget(new_request.id, new_request.shift_id)
@@ -271,7 +277,7 @@ def add_proofs(cancellation, files, *, actor, source=None, replaces=None):
                 raise ProofLimitError(max(0, cap - (counted - len(files))))
 
         rows, batch = _commit_upload(receipt, cancellation, actor, source, before_commit=still_open)
-    _start_processing(rows, batch)
+    _start_processing(rows, batch, replaced=replaces)
     return rows
 
 

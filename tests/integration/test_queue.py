@@ -162,9 +162,11 @@ def test_redis_down_answers_503_and_stores_nothing(queued):
     assert queued.shift.status == "scheduled"
 
 
-def test_redis_failing_after_the_commit_undoes_the_upload(queued, monkeypatch):
-    """The jobs are built while the file's put runs and sent once the rows are committed: here the queue's Redis
-    (a redis-server of this test's own) stops in between, so the send fails after the commit."""
+@pytest.fixture
+def redis_stops_after_the_commit(queued, monkeypatch):
+    """The queue's Redis (a redis-server of this test's own) stops between building the jobs (while the file's
+    put runs) and sending them (after the commit). `committed` holds what another connection counted in
+    media_objects at each send: the rows are committed by then, so the upload's undo is what runs."""
     from portal import jobs
     from tests.s3_server import free_port
 
@@ -175,17 +177,15 @@ def test_redis_failing_after_the_commit_undoes_the_upload(queued, monkeypatch):
         queued.app.config["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
         queued.app.extensions["queue"] = jobs._build_queue(queued.app.config)
         _wait_for_redis(queued.app.extensions["queue"].connection)
-        real_prepare, real_send, built, committed = jobs.prepare, jobs.Batch.send, [], []
+        real_prepare, real_send, committed = jobs.prepare, jobs.Batch.send, []
 
         def then_redis_stops(calls):
             batch = real_prepare(calls)
             server.terminate()
             server.wait(timeout=10)
-            built.append(calls)
             return batch
 
         def send_after_the_commit(batch):
-            # what another connection sees at the send: the row is committed by then, so this is the undo's path
             other = sa.create_engine(queued.database_url)
             with other.connect() as connection:
                 committed.append(connection.execute(sa.text("SELECT count(*) FROM media_objects")).scalar_one())
@@ -194,14 +194,46 @@ def test_redis_failing_after_the_commit_undoes_the_upload(queued, monkeypatch):
 
         monkeypatch.setattr(jobs, "prepare", then_redis_stops)
         monkeypatch.setattr(jobs.Batch, "send", send_after_the_commit)
-        response = _send(queued, (io.BytesIO(jpeg_bytes()), "photo.jpg"))
+        yield committed
     finally:
         server.kill()
         server.wait()
-    assert built and committed == [1] and response.status_code == 503
+
+
+def test_redis_failing_after_the_commit_undoes_the_upload(queued, redis_stops_after_the_commit):
+    response = _send(queued, (io.BytesIO(jpeg_bytes()), "photo.jpg"))
+    assert redis_stops_after_the_commit == [1] and response.status_code == 503
     assert _rows() == [] and _objects(queued) == []
     db.session.refresh(queued.shift)
     assert queued.shift.status == "scheduled"
+
+
+@pytest.fixture
+def refused_proof(queued):
+    """A sent request whose one file the worker refused (a PDF with JavaScript)."""
+    from tests.badfiles import REFUSED
+
+    assert _send(queued, (io.BytesIO(REFUSED["pdf with javascript"][0]), "note.pdf")).status_code == 302
+    _work(queued)
+    [row] = _rows()
+    assert row.status == "refused"
+    return row
+
+
+def test_redis_failing_after_the_commit_brings_the_replaced_file_back(queued, refused_proof, request):
+    """Replacing a refused file removes it in the upload's transaction; when that upload is undone, the refused
+    file is back on the card, so the employee can replace it again."""
+    before = _objects(queued)
+    committed = request.getfixturevalue("redis_stops_after_the_commit")
+    token = queued.auth.csrf_token("/cancellations/")
+    response = queued.client.post(f"/cancellations/{refused_proof.subject_id}/proofs", data={
+        "csrf_token": token, "replaces": refused_proof.id, "proofs": (io.BytesIO(jpeg_bytes()), "photo.jpg")},
+        headers={"HX-Request": "true"})
+    assert committed == [2] and response.status_code == 503
+    [row] = _rows()
+    assert (row.id, row.status, row.deleted_at) == (refused_proof.id, "refused", None)
+    assert _objects(queued) == before
+    assert "replace-proof" in response.get_data(as_text=True)
 
 
 def _wait_for_redis(connection, seconds=10):
