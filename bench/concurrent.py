@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 
-from .common import ROOT, empty_bucket, ensure_database, s3_endpoint, write_results
+from .common import ROOT, empty_bucket, s3_endpoint, write_results
 from .upload import build_app, jpeg, subject
 
 CONCURRENT = 50
@@ -231,7 +231,6 @@ def run(smoke=False):
 
     if not os.environ.get("BENCH_DATABASE_URL", "").startswith("postgresql"):
         raise SystemExit("the concurrent benchmark runs on PostgreSQL: set BENCH_DATABASE_URL=postgresql://...")
-    ensure_database(os.environ["BENCH_DATABASE_URL"])
     repeat = 1 if smoke else int(os.environ.get("BENCH_REPEAT", "5"))
     workers = int(os.environ.get("BENCH_WORKERS", "2"))
     redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")

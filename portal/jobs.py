@@ -7,6 +7,7 @@ libheif) ends one job's process, never the worker or a web worker, and RQ retrie
 import importlib
 import logging
 import os
+from contextlib import contextmanager
 
 import click
 import redis
@@ -47,8 +48,15 @@ def require_queue():
     rq_queue = queue()
     if rq_queue is None:
         return
-    try:
+    with _unavailable_on_redis_error():
         rq_queue.connection.ping()
+
+
+@contextmanager
+def _unavailable_on_redis_error():
+    """A Redis failure inside becomes QueueUnavailableError (the views answer 503 with nothing stored)."""
+    try:
+        yield
     except redis.RedisError as error:
         raise QueueUnavailableError(f"Redis at REDIS_URL cannot be reached: {error}") from error
 
@@ -62,19 +70,17 @@ class Batch:
     """Jobs built ahead of time and queued together by send(): the request builds them (RQ's Python work) while
     its store transfer runs, and sends them in one round trip to Redis once the rows they name are committed."""
 
-    def __init__(self, calls, pipeline=None):
-        self._calls, self._pipeline = calls, pipeline
+    def __init__(self, pipeline=None, inline=()):
+        self._pipeline, self._inline = pipeline, inline
 
     def send(self):
         """Queue the jobs (QueueUnavailableError if Redis fails), or run them now in inline mode."""
         if self._pipeline is None:
-            for path, args, _ in self._calls:
+            for path, args, _ in self._inline:
                 _run_inline(path, args)
             return
-        try:
+        with _unavailable_on_redis_error():
             self._pipeline.execute()
-        except redis.RedisError as error:
-            raise QueueUnavailableError(f"Redis at REDIS_URL cannot be reached: {error}") from error
 
 
 def prepare(calls):
@@ -82,19 +88,17 @@ def prepare(calls):
     calls = [(path, tuple(args), description or path) for path, args, description in calls]
     rq_queue = queue()
     if rq_queue is None:
-        return Batch(calls)
+        return Batch(inline=calls)
     from rq import Queue, Retry
 
     delays = current_app.config["QUEUE_RETRY_DELAYS"]
     retry = Retry(max=len(delays), interval=delays) if delays else None
     pipeline = rq_queue.connection.pipeline()
-    try:
+    with _unavailable_on_redis_error():  # the first use of a queue asks Redis its version
         rq_queue.enqueue_many([Queue.prepare_data(run, (path, *args), retry=retry, result_ttl=RESULT_TTL,
                                                   failure_ttl=FAILURE_TTL, description=description)
                                for path, args, description in calls], pipeline=pipeline)
-    except redis.RedisError as error:  # the first use of a queue asks Redis its version
-        raise QueueUnavailableError(f"Redis at REDIS_URL cannot be reached: {error}") from error
-    return Batch(calls, pipeline)
+    return Batch(pipeline=pipeline)
 
 
 def _run_inline(path, args):

@@ -7,7 +7,6 @@ from tests.log_secrets import leaks
 from tests.media_fixtures import jpeg_bytes
 
 
-
 def _traffic(client, world):
     """A flow that puts every kind of secret on the wire: sign-in, upload, links, a wrong password."""
     token = csrf_token_from(client.get("/login").get_data(as_text=True))
