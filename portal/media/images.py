@@ -81,9 +81,11 @@ def _thumbnail_from(image, orientation=1):
     return buffer.getvalue()
 
 
-def image_thumbnail(data):
-    """A WebP thumbnail, upright; decoding reads every byte of the image, so a broken one raises here."""
-    with Image.open(io.BytesIO(data)) as image:
+def image_thumbnail(source):
+    """A WebP thumbnail, upright; decoding reads every byte of the image, so a broken one raises here.
+
+    source: the image's bytes, or a file to read them from."""
+    with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
         if image.format == "JPEG":
             # DCT scaling straight to the smallest size still at least as big as the thumbnail it makes (asking
             # for the whole box would keep a 4:3 photo at twice the scale it needs)
@@ -152,10 +154,12 @@ def stage(data, content_type):
     return PreparedFile(data=canonical_image(data, content_type), thumbnail=None)
 
 
-def make_thumbnail(staged, content_type):
-    """The second half: the thumbnail of staged bytes (the full decode that proves an image whole). Run inside
-    refusals()."""
-    return staged.thumbnail if staged.thumbnail is not None else thumbnail(staged.data, content_type)
+def make_thumbnail(staged, content_type, ahead=None):
+    """The second half: the thumbnail of staged bytes (the full decode that proves an image whole), or the one
+    a decode already reading them makes (arriving.DecodeAhead). Run inside refusals()."""
+    if staged.thumbnail is not None:
+        return staged.thumbnail
+    return ahead.thumbnail() if ahead is not None else thumbnail(staged.data, content_type)
 
 
 @contextmanager

@@ -23,7 +23,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from .. import audit, metrics
 from ..extensions import db
 from ..models import MediaObject, UploadSlot, utcnow
-from . import counters, daily, disposition, images, keys, validation
+from . import arriving, counters, daily, disposition, images, keys, validation
 from .storage import ObjectNotFoundError, StorageError, StorageUnavailableError, StoredObject
 
 log = logging.getLogger("portal.media")
@@ -82,6 +82,7 @@ class Processed:
     content_type: str
     sha256: str
     thumbnail: bytes | None = None
+    ahead: object = None  # an arriving.DecodeAhead already decoding data, whose thumbnail promote takes
 
 
 # How long a browser may keep a thumbnail read from the store, for stores that ignore a link's
@@ -309,21 +310,35 @@ class MediaOrchestrator:
             # the bucket's expire-incoming rule took bytes that waited longer than it keeps them (workers were
             # down): the employee sees why and sends the file again, instead of a file "being checked" for ever
             raise validation.ValidationError(EXPIRED, code="expired") from None
-        data = validation.read_hashed(incoming, self.settings["MEDIA_MAX_UPLOAD_BYTES"], digest)
-        checked = validation.validate(data, row.original_filename,
-                                      max_bytes=self.settings["MEDIA_MAX_UPLOAD_BYTES"],
-                                      max_pixels=self.settings["MEDIA_MAX_IMAGE_PIXELS"])
-        if checked.content_type != row.content_type:  # a direct upload declared one type and sent another
-            raise validation.ValidationError(validation.type_refusal(), code="type")
-        unchanged = checked.data is data
-        del data  # from here on only checked.data holds the upload
-        with images.refusals(checked.content_type):
-            staged = images.stage(checked.data, checked.content_type)  # no pixel decoded (but a HEIC's)
-        # a PDF is stored as it came: the digest taken while reading is its sha256
-        sha = digest.hexdigest() if unchanged and staged.data is checked.data else \
-            hashlib.sha256(staged.data).hexdigest()
+        # a JPEG's thumbnail decode starts on its first part while the rest arrives (media/arriving.py)
+        ahead = arriving.DecodeAhead(transfers(), self.settings["MEDIA_MAX_IMAGE_PIXELS"]) \
+            if row.content_type == "image/jpeg" else None
+        try:
+            data = validation.read_hashed(incoming, self.settings["MEDIA_MAX_UPLOAD_BYTES"], digest,
+                                          on_chunk=ahead.feed if ahead else None)
+            if ahead:
+                ahead.arrived(data)
+            checked = validation.validate(data, row.original_filename,
+                                          max_bytes=self.settings["MEDIA_MAX_UPLOAD_BYTES"],
+                                          max_pixels=self.settings["MEDIA_MAX_IMAGE_PIXELS"])
+            if checked.content_type != row.content_type:  # a direct upload declared one type and sent another
+                raise validation.ValidationError(validation.type_refusal(), code="type")
+            unchanged = checked.data is data
+            with images.refusals(checked.content_type):
+                staged = images.stage(checked.data, checked.content_type)  # no pixel decoded (but a HEIC's)
+            if ahead and not ahead.decodes(staged.data, data):
+                ahead = None  # promote decodes the canonical bytes themselves
+            del data  # from here on only checked.data and staged.data (which the decode ahead reads) hold it
+            # a PDF is stored as it came: the digest taken while reading is its sha256
+            sha = digest.hexdigest() if unchanged and staged.data is checked.data else \
+                hashlib.sha256(staged.data).hexdigest()
+        except BaseException:
+            if ahead:
+                ahead.stop()
+            raise
         stored_type = validation.STORED_TYPES.get(checked.content_type, checked.content_type)
-        return Processed(data=staged.data, content_type=stored_type, sha256=sha, thumbnail=staged.thumbnail)
+        return Processed(data=staged.data, content_type=stored_type, sha256=sha, thumbnail=staged.thumbnail,
+                         ahead=ahead)
 
     def promote(self, row, processed):
         """Put the file under its final key while its thumbnail is made, then start the thumbnail's put; returns
@@ -332,21 +347,24 @@ class MediaOrchestrator:
         The thumbnail's decode is the one that proves an image whole, so it may still refuse the file: then the
         file's put is undone and ValidationError raised. A store failure raises StorageError with nothing left
         under the final keys (the queue retries the job)."""
-        # set without marking the row dirty: mark_ready's claim writes them, so no autoflush writes them first
-        for name, value in (("content_type", processed.content_type), ("sha256", processed.sha256),
-                            ("size", len(processed.data)),
-                            ("original_filename", disposition.download_name(row.original_filename,
-                                                                            processed.content_type))):
-            set_committed_value(row, name, value)
-        pool = transfers()
-        file_put = pool.submit(self.storage.put, row.storage_key, io.BytesIO(processed.data),
-                               content_type=row.content_type, metadata=self._metadata(row))
+        pool, file_put = transfers(), None
         try:
+            # set without marking the row dirty: mark_ready's claim writes them, so no autoflush writes them first
+            for name, value in (("content_type", processed.content_type), ("sha256", processed.sha256),
+                                ("size", len(processed.data)),
+                                ("original_filename", disposition.download_name(row.original_filename,
+                                                                                processed.content_type))):
+                set_committed_value(row, name, value)
+            file_put = pool.submit(self.storage.put, row.storage_key, io.BytesIO(processed.data),
+                                   content_type=row.content_type, metadata=self._metadata(row))
             with images.refusals(processed.content_type):
                 thumbnail = images.make_thumbnail(images.PreparedFile(processed.data, processed.thumbnail),
-                                                  processed.content_type)
+                                                  processed.content_type, ahead=processed.ahead)
         except BaseException:
-            Promotion(self, file_put, None).undo()  # nothing of a refused file stays under its final key
+            if processed.ahead:
+                processed.ahead.stop()  # the job's time ran out before its thumbnail was taken, say
+            if file_put is not None:
+                Promotion(self, file_put, None).undo()  # nothing of a refused file stays under its final key
             raise
         set_committed_value(row, "thumbnail_size", len(thumbnail))
         promotion = Promotion(self, file_put, pool.submit(put_thumbnail, self.storage, row.thumbnail_key, row.uuid,

@@ -122,7 +122,7 @@ def clean_display_name(name, extension):
     return name
 
 
-def _check_image_header(source, content_type, max_pixels):
+def check_image_header(source, content_type, max_pixels):
     """The image's header names the sniffed format and a size within the pixel cap (the pixels are decoded later).
 
     source: bytes, or a seekable stream that Pillow reads only as far as the header."""
@@ -216,7 +216,7 @@ def check_upload(stream, filename, *, max_bytes, max_pixels):
     if content_type not in ALLOWED_TYPES:
         raise ValidationError(type_refusal(), code="type")
     if content_type != "application/pdf":  # a PDF's header is its sniffed type; its structure is the worker's
-        _check_image_header(stream, content_type, max_pixels)
+        check_image_header(stream, content_type, max_pixels)
         stream.seek(start)
     stored = STORED_TYPES.get(content_type, content_type)
     return CheckedUpload(stream=stream, size=size, content_type=content_type,
@@ -235,18 +235,21 @@ def validate(data, filename, *, max_bytes, max_pixels):
     if content_type == "application/pdf":
         data = _check_pdf(data)
     else:
-        _check_image_header(data, content_type, max_pixels)
+        check_image_header(data, content_type, max_pixels)
     extension = EXTENSIONS[content_type]
     return ValidatedFile(data=data, content_type=content_type, extension=extension,
                          display_name=download_name(clean_display_name(filename, extension), content_type))
 
 
-def read_hashed(stream, max_bytes, digest, chunk_size=1024 * 1024):
-    """Read at most max_bytes (one more raises) and feed every chunk to digest as it arrives."""
-    buffer = bytearray()
-    while chunk := stream.read(min(chunk_size, max_bytes + 1 - len(buffer))):
-        buffer += chunk
-        digest.update(chunk)
-        if len(buffer) > max_bytes:
+def read_hashed(stream, max_bytes, digest, chunk_size=256 * 1024, on_chunk=None):
+    """Read at most max_bytes (one more raises) and feed every chunk to digest, and to on_chunk, as it arrives."""
+    chunks, size = [], 0
+    while chunk := stream.read(min(chunk_size, max_bytes + 1 - size)):
+        size += len(chunk)
+        if size > max_bytes:
             raise _too_large(max_bytes)
-    return bytes(buffer)
+        digest.update(chunk)
+        if on_chunk is not None:
+            on_chunk(chunk)
+        chunks.append(chunk)
+    return b"".join(chunks)

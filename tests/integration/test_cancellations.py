@@ -288,8 +288,8 @@ def test_proofs_are_refused_when_the_request_is_decided_during_the_upload(client
     real_thumbnail = images.make_thumbnail
     cancellation_id = proofs.a.cancellation.id
 
-    def decide_meanwhile(staged, content_type):
-        made = real_thumbnail(staged, content_type)  # the job's decode, while the file's put runs
+    def decide_meanwhile(staged, content_type, ahead=None):
+        made = real_thumbnail(staged, content_type, ahead)  # the job's decode, while the file's put runs
         with db.engine.begin() as other:  # another request, on its own connection, wins the race
             other.execute(db.update(ShiftCancellation).where(ShiftCancellation.id == cancellation_id)
                           .values(status="approved"))

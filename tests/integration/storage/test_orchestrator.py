@@ -205,3 +205,125 @@ def test_an_iphone_heic_photo_is_stored_as_an_upright_jpeg_with_a_thumbnail(case
     assert media.size == len(data) and media.sha256 == __import__("hashlib").sha256(data).hexdigest()
     with Image.open(storage().open(media.thumbnail_key)) as thumb:
         assert thumb.format == "WEBP"
+
+
+def _phone_photo(orientation):
+    """A 1.1 MB photo whose image data is most of its bytes (noise does not compress), turned by EXIF."""
+    import random
+
+    picture = Image.frombytes("RGB", (1000, 750), random.Random(orientation).randbytes(1000 * 750 * 3))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    exif.get_ifd(0x8825).update({1: "N", 2: (55.0, 45.0, 21.0)})
+    buffer = io.BytesIO()
+    picture.save(buffer, "JPEG", quality=98, exif=exif.tobytes())
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def decodes_ahead(monkeypatch):
+    """What the job's decode that starts while the photo still arrives gave back (media/arriving.py)."""
+    from portal.media import arriving
+
+    given, real = [], arriving.DecodeAhead.thumbnail
+
+    def thumbnail(ahead):
+        try:
+            given.append(real(ahead))
+        except Exception as error:
+            given.append(error)
+            raise
+        return given[-1]
+
+    monkeypatch.setattr(arriving.DecodeAhead, "thumbnail", thumbnail)
+    return given
+
+
+def test_a_large_photo_is_decoded_while_it_arrives_into_the_thumbnail_of_what_is_stored(case, decodes_ahead):
+    from portal.media import arriving, images
+
+    original = _phone_photo(6)
+    assert len(original) > 4 * arriving.START_AFTER
+    media = store(case, original)
+    stored = storage().open(media.storage_key).read()
+    thumbnail = storage().open(media.thumbnail_key).read()
+    assert media.status == "ready" and decodes_ahead == [thumbnail]  # the job took the decode ahead's thumbnail
+    assert stored == images.canonical_image(original, "image/jpeg") and b"N\x00" not in stored[:200]
+    assert thumbnail == images.image_thumbnail(stored)  # the same as decoding the stored file afterwards
+    with Image.open(io.BytesIO(thumbnail)) as thumb:
+        assert thumb.size[1] > thumb.size[0]  # upright
+
+
+def test_a_large_photo_cut_short_is_refused_by_the_decode_ahead_and_nothing_is_stored(case, decodes_ahead):
+    from portal.media.validation import ValidationError
+
+    with pytest.raises(ValidationError) as small:  # a photo too small for the decode ahead, cut short the same way
+        store(case, jpeg_bytes()[:-400])
+    original = _phone_photo(1)
+    with pytest.raises(ValidationError) as refused:
+        store(case, original[:len(original) * 3 // 4])
+    assert small.value.code == "image"  # what the employee reads is the same for both
+    assert (refused.value.code, str(refused.value)) == (small.value.code, str(small.value))
+    assert len(decodes_ahead) == 1 and isinstance(decodes_ahead[0], OSError)
+    assert bucket_keys() == []
+
+
+def test_a_large_photo_with_bytes_after_its_image_is_decoded_again_as_stored(case, decodes_ahead):
+    """The canonical file drops what follows the image, so the decode ahead read bytes that are not stored: the
+    job decodes the stored bytes instead."""
+    from portal.media import images
+
+    original = _phone_photo(3) + b"<html><script>alert(1)</script></html>" * 100
+    media = store(case, original)
+    stored = storage().open(media.storage_key).read()
+    assert media.status == "ready" and decodes_ahead == [] and b"<script>" not in stored
+    assert storage().open(media.thumbnail_key).read() == images.image_thumbnail(stored)
+
+
+class _ReadDropsAfter:
+    """The app's store, except that reading an incoming object fails after `after` bytes (the connection drops)."""
+
+    def __init__(self, real, after):
+        self.real, self.after = real, after
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def open(self, key):
+        stream, left = self.real.open(key), [self.after]
+        if not key.startswith("incoming/"):
+            return stream
+
+        class Dropping:
+            def read(self, size=-1):
+                if left[0] <= 0:
+                    raise StorageError("the store went away", operation="get", key=key)
+                chunk = stream.read(left[0] if size is None or size < 0 or size > left[0] else size)
+                left[0] -= len(chunk)
+                return chunk
+
+        return Dropping()
+
+
+def test_a_read_that_fails_half_way_stops_the_decode_ahead_and_the_retry_finishes(case, media_app, monkeypatch):
+    from portal import cancellations
+    from portal.media import arriving
+
+    started, real_start = [], arriving.DecodeAhead._start
+
+    def start(ahead, first):
+        real_start(ahead, first)
+        started.append(ahead._decode)
+
+    monkeypatch.setattr(arriving.DecodeAhead, "_start", start)
+    real = media_app.extensions["media_storage"]
+    media_app.extensions["media_storage"] = _ReadDropsAfter(real, after=600_000)
+    row = store(case, _phone_photo(6))  # the inline job fails on the read; the queue would retry it
+    assert row.status == "processing"
+    assert len(started) == 1 and started[0] is not None and started[0].done()  # no decode left waiting
+    media_app.extensions["media_storage"] = real
+    assert bucket_keys() == [row.incoming_key]
+    cancellations.process_proof(row.id)  # the retry
+    db.session.expire_all()
+    assert row.status == "ready" and bucket_keys() == sorted([row.storage_key, row.thumbnail_key])
+    assert len(started) == 2
