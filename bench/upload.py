@@ -15,6 +15,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 import uuid
 
 from .common import ROOT, empty_bucket, ensure_database, s3_endpoint, write_results
@@ -259,8 +260,11 @@ def web_worker_rss(files, concurrent=8):
 
 def processing_rss(files, concurrent=8):
     """Peak RSS growth (MiB) of each of `concurrent` forked work-horses processing one photo each at once."""
+    from flask import current_app
+
     from portal import cancellations
     from portal.extensions import db
+    from portal.media import storage
 
     employee, cancellation = subject()
     ids = [request_path(cancellation, employee, files[i % len(files)], "photo.jpg") for i in range(concurrent)]
@@ -268,24 +272,36 @@ def processing_rss(files, concurrent=8):
     cancellations.process_proof(warm)  # the parent has everything imported, as an RQ worker does
     db.session.remove()
     db.engine.dispose()
+    # and, as an RQ worker's parent, a built store client with no connection open: a keep-alive connection the
+    # warm job left would be inherited by every work-horse, which would then write their requests into it at
+    # once (Ceph RGW refused such mixed-up bodies as XAmzContentSHA256Mismatch; moto does not check)
+    app = current_app._get_current_object()
+    app.extensions["media_storage"] = type(storage()).from_settings(app.config)
+    storage().warm_up()
     pipes = []
     for media_id in ids:
         read, write = os.pipe()
         pid = os.fork()
-        if pid == 0:  # a work-horse: one job, then exit
-            os.close(read)
-            _reset_peak()
-            baseline = _status_kib("VmRSS")
-            cancellations.process_proof(media_id)
-            os.write(write, str((_status_kib("VmHWM") - baseline) / 1024).encode())
+        if pid == 0:  # a work-horse: one job, then exit (never back into the parent's code)
+            try:
+                os.close(read)
+                _reset_peak()
+                baseline = _status_kib("VmRSS")
+                cancellations.process_proof(media_id)
+                os.write(write, str((_status_kib("VmHWM") - baseline) / 1024).encode())
+            except BaseException:
+                traceback.print_exc()
+                os._exit(1)
             os._exit(0)
         os.close(write)
         pipes.append((pid, read))
-    growth = []
+    growth, failed = [], 0
     for pid, read in pipes:
-        os.waitpid(pid, 0)
+        failed += os.waitpid(pid, 0)[1] != 0
         growth.append(float(os.read(read, 64) or b"nan"))
         os.close(read)
+    if failed:  # a figure from fewer jobs is no figure
+        raise RuntimeError(f"{failed} of {concurrent} work-horses failed (their tracebacks are above)")
     return growth
 
 
