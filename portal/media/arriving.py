@@ -27,7 +27,7 @@ class ArrivingBytes(io.RawIOBase):
 
     def __init__(self, first):
         super().__init__()
-        self._parts, self._ends, self._size, self._pos = [], [], 0, 0
+        self._parts, self._ends, self._pos = [], [], 0  # _ends: where each part ends in the stream
         self._ended = self._let_go = False
         self._changed = threading.Condition()
         self.append(first)
@@ -35,25 +35,28 @@ class ArrivingBytes(io.RawIOBase):
     def append(self, chunk):
         with self._changed:
             self._parts.append(memoryview(chunk))
-            self._size += len(chunk)
-            self._ends.append(self._size)
+            self._ends.append(self._size + len(chunk))
             self._changed.notify_all()
 
-    def end(self, rest=None, at=0):
-        """No more bytes will come. rest: the same bytes as everything after the first part, as one object
-        (from at), to read from instead of the chunks they arrived in, which can then be freed."""
+    @property
+    def _size(self):
+        return self._ends[-1] if self._ends else 0
+
+    def end(self):
+        """No more bytes will come."""
         with self._changed:
-            if rest is not None:
-                first = self._parts[0]
-                self._parts, self._ends = [first, memoryview(rest)[at:]], [len(first), self._size]
             self._ended = True
             self._changed.notify_all()
 
-    def rebase(self, same):
-        """Read from now on from same, an object holding exactly the bytes of this stream, whole: the parts it
-        was made of can then be freed."""
+    def rebase(self, *parts):
+        """Read from now on from parts, which hold exactly the bytes of this stream in order: what it was made of
+        so far (the chunks it arrived in, say) can then be freed."""
         with self._changed:
-            self._parts, self._ends = [memoryview(same)], [len(same)]
+            self._parts, self._ends, end = [], [], 0
+            for part in map(memoryview, parts):
+                end += len(part)
+                self._parts.append(part)
+                self._ends.append(end)
 
     def let_go(self):
         with self._changed:
@@ -143,8 +146,9 @@ class DecodeAhead:
 
     def arrived(self, data):
         """The whole file has arrived as data (the chunks fed, joined)."""
-        if self._stream is not None:
-            self._stream.end(data, self._offset)
+        if self._stream is not None:  # read from data, and the chunks can go
+            self._stream.rebase(self._head, memoryview(data)[self._offset:])
+            self._stream.end()
         self._waiting = None
 
     def decodes(self, canonical, data):

@@ -313,9 +313,15 @@ class MediaOrchestrator:
         # a JPEG's thumbnail decode starts on its first part while the rest arrives (media/arriving.py)
         ahead = arriving.DecodeAhead(transfers(), self.settings["MEDIA_MAX_IMAGE_PIXELS"]) \
             if row.content_type == "image/jpeg" else None
+
+        def arriving_chunk(chunk):
+            digest.update(chunk)
+            if ahead:
+                ahead.feed(chunk)
+
         try:
-            data = validation.read_hashed(incoming, self.settings["MEDIA_MAX_UPLOAD_BYTES"], digest,
-                                          on_chunk=ahead.feed if ahead else None)
+            data = validation.read_limited(incoming, self.settings["MEDIA_MAX_UPLOAD_BYTES"],
+                                           on_chunk=arriving_chunk)
             if ahead:
                 ahead.arrived(data)
             checked = validation.validate(data, row.original_filename,

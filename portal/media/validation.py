@@ -76,8 +76,9 @@ class CheckedUpload:
         return STORED_TYPES.get(self.content_type, self.content_type)
 
 
-def read_limited(stream, max_bytes, chunk_size=256 * 1024):
-    """Read at most max_bytes from the stream; one byte more raises, so an oversized body is never held whole."""
+def read_limited(stream, max_bytes, chunk_size=256 * 1024, on_chunk=None):
+    """Read at most max_bytes from the stream; one byte more raises, so an oversized body is never held whole.
+    on_chunk, if given, sees every chunk as it arrives (to hash it, say)."""
     chunks, total = [], 0
     while True:
         chunk = stream.read(min(chunk_size, max_bytes + 1 - total))
@@ -86,6 +87,8 @@ def read_limited(stream, max_bytes, chunk_size=256 * 1024):
         total += len(chunk)
         if total > max_bytes:
             raise _too_large(max_bytes)
+        if on_chunk is not None:
+            on_chunk(chunk)
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -239,17 +242,3 @@ def validate(data, filename, *, max_bytes, max_pixels):
     extension = EXTENSIONS[content_type]
     return ValidatedFile(data=data, content_type=content_type, extension=extension,
                          display_name=download_name(clean_display_name(filename, extension), content_type))
-
-
-def read_hashed(stream, max_bytes, digest, chunk_size=256 * 1024, on_chunk=None):
-    """Read at most max_bytes (one more raises) and feed every chunk to digest, and to on_chunk, as it arrives."""
-    chunks, size = [], 0
-    while chunk := stream.read(min(chunk_size, max_bytes + 1 - size)):
-        size += len(chunk)
-        if size > max_bytes:
-            raise _too_large(max_bytes)
-        digest.update(chunk)
-        if on_chunk is not None:
-            on_chunk(chunk)
-        chunks.append(chunk)
-    return b"".join(chunks)
