@@ -126,7 +126,8 @@ def _finish(response):
     if request.endpoint == "static":
         return response
     elapsed = round((time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000, 1)
-    user_id = current_user.get_id() if current_user and current_user.is_authenticated else None
+    # the row's id: get_id() is the session token the cookies carry, which no log may hold
+    user_id = current_user.id if current_user and current_user.is_authenticated else None
     logging.getLogger("portal.request").info(
         "%s %s %s %sms", request.method, request.path, response.status_code, elapsed,
         extra={"method": request.method, "path": request.path, "status": response.status_code,

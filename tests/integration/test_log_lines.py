@@ -68,3 +68,14 @@ def test_a_traceback_in_the_text_log_is_indented_so_no_line_passes_for_a_record(
     assert RECORD_START.match(lines[0]) and lines[0].endswith(r"failed on a\nb")
     assert len(lines) > 2 and all(line.startswith("    ") for line in lines[1:])
     assert any(line == "    " + FORGED + r"\x1b[0m" for line in lines)
+
+
+def test_a_signed_in_request_is_logged_with_the_user_id_never_the_session_token(client, auth, world, caplog):
+    # get_id() is the session token the session and remember cookies carry: with SECRET_KEY it makes a session
+    auth.login(world.a.manager)
+    with caplog.at_level(logging.INFO, logger="portal.request"):
+        client.get("/")
+    (record,) = [r for r in caplog.records if r.name == "portal.request" and r.path == "/"]
+    assert record.user_id == world.a.manager.id
+    token = world.a.manager.session_token
+    assert all(token not in json.dumps(vars(r), default=str) for r in caplog.records)
