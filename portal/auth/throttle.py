@@ -10,6 +10,11 @@ every machine sees the same counts; memory for `make run`), under three keys:
   try. Attackers spread over many addresses get one guess per address and window; the owner, from their own
   address, still signs in.
 
+A client is its IPv4 address, or the /56 network of its IPv6 address: that is what a provider gives one
+customer (RIPE-690), and every host has a whole /64 to choose addresses from, so counting single IPv6 addresses
+would give one attacker 2^64 fresh "addresses" to guess from. An IPv4 address written as IPv6 (::ffff:a.b.c.d)
+counts as that IPv4 address.
+
 A successful sign-in is not counted and resets nothing, so an attacker cannot clear counts with an account of
 their own. Emails are hashed before they become keys.
 
@@ -17,6 +22,7 @@ The same counters, under their own keys, limit "forgot password" requests (PASSW
 counts because every request may send a mail.
 """
 import hashlib
+import ipaddress
 import math
 import time
 from dataclasses import dataclass
@@ -27,6 +33,8 @@ from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
 from ..config import ConfigError
+
+IPV6_CLIENT_PREFIX = 56
 
 
 class ThrottleUnavailableError(RuntimeError):
@@ -82,9 +90,23 @@ class SignInThrottle:
             raise ThrottleUnavailableError(str(error)) from error
 
 
+def client_key(address):
+    """What counts as one client: an IPv4 address, or the /56 network of an IPv6 address (see the module's text)."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return address or "unknown"
+    if ip.version == 4:
+        return str(ip)
+    if ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.ip_network((int(ip) >> (128 - IPV6_CLIENT_PREFIX) << (128 - IPV6_CLIENT_PREFIX),
+                                     IPV6_CLIENT_PREFIX)))
+
+
 def _keys(scope, address, email):
     account = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
-    address = address or "unknown"
+    address = client_key(address)
     return _Keys((scope, "address", address), (scope, "pair", address, account), (scope, "account", account))
 
 

@@ -58,6 +58,32 @@ def test_failures_are_limited_per_address_and_per_address_and_account(attempt, w
     assert attempt(world.a.owner.email, PASSWORD, "192.0.2.2").status_code == 302  # the account is not locked
 
 
+@pytest.mark.settings(LOGIN_RATE_LIMIT="3 per minute")
+@pytest.mark.parametrize("first,second,third,next_door", [
+    # one host's /64: a fresh address for every guess
+    ("2001:db8:7:1::1", "2001:db8:7:1::2", "2001:db8:7:1:ffff:ffff:ffff:ffff", "2001:db8:7:1::4"),
+    # one customer's /56: a fresh /64 for every guess, written in several ways
+    ("2001:db8:7:100::1", "2001:DB8:7:1A0::1", "2001:0db8:0007:01ff::9", "2001:db8:7:1fe::1"),
+    # IPv4 written as IPv6 is the same client as the IPv4 address
+    ("192.0.2.77", "::ffff:192.0.2.77", "::ffff:c000:24d", "192.0.2.77"),
+], ids=["one-64", "one-56", "ipv4-mapped"])
+def test_addresses_of_one_ipv6_customer_count_as_one_client(attempt, world, first, second, third, next_door):
+    for address in (first, second, third):
+        assert attempt(world.a.owner.email, "guess", address).status_code == 200
+    assert attempt(world.a.owner.email, PASSWORD, next_door).status_code == 429
+    assert attempt(world.a.owner.email, PASSWORD, "2001:db8:8::1").status_code == 302  # another customer
+
+
+@pytest.mark.settings(LOGIN_ACCOUNT_RATE_LIMIT="3 per hour")
+def test_an_account_under_attack_gives_one_ipv6_customer_one_guess_not_one_per_address(attempt, world):
+    victim = world.a.owner.email
+    for n in range(1, 4):  # the account's allowance, from three customers
+        assert attempt(victim, "guess", f"2001:db8:{n}::1").status_code == 200
+    assert attempt(victim, "guess", "2001:db8:9::1").status_code == 200  # a fresh customer's one try
+    assert [attempt(victim, "guess", f"2001:db8:9:{n:x}::1").status_code for n in range(1, 40)] == [429] * 39
+    assert attempt(victim, PASSWORD, "203.0.113.9").status_code == 302  # the owner still gets in
+
+
 @pytest.mark.settings(LOGIN_RATE_LIMIT="100 per minute;3 per hour")
 def test_every_window_of_the_limit_applies(attempt, world):
     for _ in range(3):
