@@ -230,6 +230,11 @@ def build_config(instance_path, profile=None, overrides=None):
     settings["MAX_FORM_PARTS"] = 50
     settings.update(overrides or {})
     _finish_secret_key(settings, instance_path, production)
+    if production and not settings["PORTAL_BASE_URL"]:
+        # else a mailed link would take the Host of the request that asked for it: anyone asking for a reset link
+        # to someone else's account with their own Host header would get the victim's token sent to their site
+        raise ConfigError("PORTAL_BASE_URL must be set in production to the address people open the portal at, "
+                          "e.g. https://portal.example.com: the links in mail are built on it")
     if production and settings["RATELIMIT_STORAGE_URI"].startswith("memory"):
         raise ConfigError("RATELIMIT_STORAGE_URI must name a shared store in production, e.g. redis://redis:6379/0: "
                           "in memory every worker counts sign-in failures on its own")

@@ -10,12 +10,14 @@ class BaseURLMissingError(RuntimeError):
 
 
 def absolute_url(endpoint, **values):
-    """The full address of a page: PORTAL_BASE_URL when set, else the address of the current request."""
+    """The full address of a page: PORTAL_BASE_URL when set (production requires it), else the address of the
+    current request."""
     base = current_app.config.get("PORTAL_BASE_URL")
-    if not base and has_request_context():
+    production = current_app.config["PORTAL_ENV"] == "production"
+    if not base and has_request_context() and not production:  # production never trusts a request's Host
         return url_for(endpoint, _external=True, **values)
     if not base:
-        if current_app.config["PORTAL_ENV"] == "production":
+        if production:
             raise BaseURLMissingError("set PORTAL_BASE_URL to the address people open the portal at, "
                                       "e.g. https://portal.example.com")
         base = DEVELOPMENT_BASE_URL

@@ -88,7 +88,8 @@ def test_production_session_cookie_is_secure(database_url, tmp_path, world, redi
     from tests.conftest import csrf_token_from
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": secrets.token_hex(32),
-                      "RATELIMIT_STORAGE_URI": redis_url}, profile="production")
+                      "RATELIMIT_STORAGE_URI": redis_url, "PORTAL_BASE_URL": "https://portal.test"},
+                     profile="production")
     client = app.test_client()
     token = csrf_token_from(client.get("/login", base_url="https://localhost").get_data(as_text=True))
     response = client.post("/login", base_url="https://localhost",

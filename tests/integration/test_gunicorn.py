@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_gunicorn_serves_the_app_with_multiprocess_metrics(tmp_path, database_url, redis_url):
     port = free_port()
     env = dict(os.environ, PORTAL_ENV="production", SECRET_KEY=secrets.token_hex(32), PORTAL_DOTENV="none",
-               RATELIMIT_STORAGE_URI=redis_url,
+               RATELIMIT_STORAGE_URI=redis_url, PORTAL_BASE_URL="https://portal.test",
                DATABASE_URL=database_url, MEDIA_STORAGE_PROVIDER="local", MEDIA_LOCAL_ROOT=str(tmp_path / "media"),
                METRICS_TOKEN="scrape-me", PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prom"),
                GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS="2")

@@ -8,7 +8,8 @@ from itsdangerous import URLSafeTimedSerializer
 
 from portal.accounts import links
 from portal.extensions import db
-from portal.models import AuditEvent, User
+from portal import links as links_module
+from portal.models import AuditEvent, OutboxMail, User
 from tests.conftest import Auth, csrf_token_from
 
 NEW = "a brand new passphrase"
@@ -71,6 +72,26 @@ def test_business_create_in_production_needs_the_portal_address(runner, app):
     assert result.exit_code != 0 and "PORTAL_BASE_URL" in result.output
     db.session.rollback()
     assert db.session.execute(db.select(User)).first() is None
+
+
+def test_a_mailed_link_names_the_portal_address_whatever_host_the_request_came_with(app, client, world):
+    app.config.update(PORTAL_BASE_URL="https://portal.example.com")
+    hostile = "https://portal-login.evil.example"
+    token = csrf_token_from(client.get("/forgot-password", base_url=hostile).get_data(as_text=True))
+    response = client.post("/forgot-password", base_url=hostile, headers={"Referer": hostile + "/forgot-password"},
+                           data={"csrf_token": token, "email": world.a.owner.email})
+    assert response.status_code == 303
+    mail = db.session.execute(db.select(OutboxMail).filter_by(to_address=world.a.owner.email)).scalar_one()
+    assert "https://portal.example.com/reset-password/" in mail.text_body and "evil" not in mail.text_body
+
+
+def test_in_production_a_link_is_never_built_from_the_requests_host(app):
+    # build_config refuses to start production without PORTAL_BASE_URL; should it be emptied later, nothing falls
+    # back to the Host header
+    app.config.update(PORTAL_ENV="production", PORTAL_BASE_URL=None)
+    with app.test_request_context("/forgot-password", base_url="https://portal-login.evil.example"):
+        with pytest.raises(links_module.BaseURLMissingError):
+            links_module.absolute_url("auth.login")
 
 
 @pytest.fixture

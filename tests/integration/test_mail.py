@@ -152,7 +152,7 @@ def test_in_development_mail_is_shown_on_the_console_not_in_the_log(app, client,
 
 def test_in_production_without_a_mail_server_mail_waits(database_url, tmp_path, app, world):
     held = make_app(database_url, tmp_path, PORTAL_ENV="production", RATELIMIT_STORAGE_URI="memory://",
-                    SECRET_KEY=secrets.token_hex(32))
+                    SECRET_KEY=secrets.token_hex(32), PORTAL_BASE_URL="https://portal.test")
     assert sender.build_transport(held.config) is None
     with held.app_context():
         result = held.test_cli_runner().invoke(args=["mail", "send-pending"])

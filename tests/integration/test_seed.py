@@ -33,7 +33,8 @@ def test_seed_demo_refuses_to_run_in_production(database_url, tmp_path, redis_ur
     from portal import create_app
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": secrets.token_hex(32),
-                      "RATELIMIT_STORAGE_URI": redis_url}, profile="production")
+                      "RATELIMIT_STORAGE_URI": redis_url, "PORTAL_BASE_URL": "https://portal.test"},
+                     profile="production")
     with app.app_context():
         result = app.test_cli_runner().invoke(args=["seed-demo"])
         assert result.exit_code == 1

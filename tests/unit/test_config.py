@@ -18,6 +18,7 @@ def clean_env(monkeypatch):
     for name in list(os.environ):
         if name.startswith(("MEDIA_", "PORTAL_ENV", "SECRET_KEY", "DATABASE_URL", "PROXY_FIX", "HTMX_", "RATELIMIT_")):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("PORTAL_BASE_URL", "https://portal.example.com")  # production requires it
     return monkeypatch
 
 
@@ -135,6 +136,15 @@ def test_production_refuses_per_process_sign_in_counters(clean_env, tmp_path):
         build_config(tmp_path, "production")
     clean_env.setenv("RATELIMIT_STORAGE_URI", REDIS)
     assert build_config(tmp_path, "production")["RATELIMIT_STORAGE_URI"] == REDIS
+
+
+def test_production_refuses_to_start_without_the_address_its_mailed_links_name(clean_env, tmp_path):
+    clean_env.setenv("SECRET_KEY", secrets.token_hex(32))
+    clean_env.setenv("RATELIMIT_STORAGE_URI", REDIS)
+    clean_env.delenv("PORTAL_BASE_URL")
+    with pytest.raises(ConfigError, match="PORTAL_BASE_URL must be set in production"):
+        build_config(tmp_path, "production")
+    assert build_config(tmp_path, "development")["PORTAL_BASE_URL"] is None  # make run: the page's own address
 
 
 def test_production_with_a_real_key_has_secure_cookies(clean_env, tmp_path):
