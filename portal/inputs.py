@@ -9,13 +9,15 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.routing import BaseConverter, IntegerConverter
-from wtforms import DateField
+from wtforms import DateField, TextAreaField
 from wtforms.validators import Optional, ValidationError
 
 MAX_ID = 2**63 - 1  # the largest BIGINT in PostgreSQL (and INTEGER in SQLite)
 DATE_MIN, DATE_MAX = date(2000, 1, 1), date(2100, 12, 31)
 # Control characters but tab, line feed and carriage return (which a textarea sends); PostgreSQL refuses NUL.
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# What a one-line field refuses besides: line breaks, CR, LF and Unicode's (a name goes into mail subjects too).
+LINE_BREAK = re.compile(r"[\r\n\x85\u2028\u2029]")
 
 
 class IdConverter(IntegerConverter):
@@ -75,13 +77,16 @@ def date_in_range(day):
 
 
 class Form(FlaskForm):
-    """The base of every form: a value with control characters in any field is an error of that field."""
+    """The base of every form: a value with control characters in any field, or a line break in a field of one
+    line, is an error of that field."""
 
     def validate(self, extra_validators=None):
         """Run the fields' own validators, then refuse control characters in whatever each field received."""
         valid = super().validate(extra_validators)
         for field in self:
-            if any(isinstance(value, str) and CONTROL.search(value) for value in field.raw_data or ()):
+            one_line = not isinstance(field, TextAreaField)
+            if any(isinstance(value, str) and (CONTROL.search(value) or one_line and LINE_BREAK.search(value))
+                   for value in field.raw_data or ()):
                 field.errors = [*field.errors, _l("Remove the control characters from this field.")]
                 valid = False
         return valid

@@ -149,8 +149,14 @@ def send_pending(limit=100):
             if row is None:
                 continue  # another sender has it
             try:
+                message = build_message(row, sender)
+            except Exception as error:  # noqa: BLE001  (a row no mail can be made of must not hold up the rest)
+                failed += 1
+                _record_failure(row, error, permanent=True)
+                continue
+            try:
                 connection = connection or chosen.connect()
-                connection.send_message(build_message(row, sender))
+                connection.send_message(message)
             except (OSError, smtplib.SMTPException) as error:
                 failed += 1
                 _record_failure(row, error, permanent=_permanent(error))

@@ -1,8 +1,12 @@
 """Ids, page numbers, dates and text out of range: a 404 or the page with a message, never a 500."""
+import io
+
 import pytest
 from werkzeug.routing import IntegerConverter
 
+from portal.extensions import db
 from portal.inputs import ExternalIdConverter, IdConverter, MAX_ID
+from tests.media_fixtures import jpeg_bytes
 
 HUGE_IDS = [MAX_ID + 1, 2**64, 10**20, 10**40]
 # Every route with an id in its path, as {c} cancellation, {m} proof, {s} shift.
@@ -140,3 +144,29 @@ def test_a_nul_in_a_decision_comment_is_refused(client, auth, proofs):
                            data={"csrf_token": token, "decision": "approve", "comment": "ok\x00"},
                            headers={"HX-Request": "true"})
     assert response.status_code == 422
+
+
+@pytest.mark.parametrize("name", ["Bob\r\nBcc: everyone@evil.example", "Bob\nSmith", "Bob\rSmith",
+                                  "Bob\u2028Smith", "Bob\x85Smith"], ids=["crlf-header", "lf", "cr", "u2028", "nel"])
+def test_a_line_break_in_a_one_line_field_is_refused_and_changes_nothing(client, auth, world, name):
+    # a name goes into mail subjects: one with a line break once stopped every business's mail
+    auth.login(world.a.emp1)
+    before = world.a.emp1.display_name
+    response = client.post("/account/profile", data={"csrf_token": auth.csrf_token("/account/"), "name": name,
+                                                      "language": "en"})
+    assert response.status_code == 422
+    assert "Remove the control characters from this field." in response.get_data(as_text=True)
+    db.session.refresh(world.a.emp1)
+    assert world.a.emp1.display_name == before
+
+
+def test_a_textarea_keeps_its_line_breaks(client, auth, world):
+    from portal.models import ShiftCancellation
+
+    auth.login(world.a.emp2)
+    token = auth.csrf_token("/cancellations/")
+    response = client.post("/cancellations/", data={"csrf_token": token, "shift_id": world.a.shift2.id,
+                                                    "reason": "Ill today.\r\nThe note follows.",
+                                                    "proofs": (io.BytesIO(jpeg_bytes()), "note.jpg")})
+    assert response.status_code == 302
+    assert ShiftCancellation.query.one().reason.splitlines() == ["Ill today.", "The note follows."]

@@ -112,6 +112,34 @@ def test_mail_goes_out_at_close_when_the_body_was_not_read(mail_app, mail_client
     assert [(r.status, r.attempts) for r in _outbox()] == [("sent", 1)]
 
 
+def test_a_name_with_line_breaks_makes_a_one_line_subject_and_the_mail_goes_out(mail_client, smtp_server, world):
+    # forms refuse a line break in a name; the API and an imported file may still bring one
+    world.a.emp1.display_name = "Bob\r\nBcc: everyone@evil.example\u2028\tSmith"
+    world.a.owner.language = "en"
+    db.session.commit()
+    _send_request(mail_client, world)
+    [to_owner] = smtp_server.inbox.wait_for(world.a.owner.email)
+    assert to_owner["Subject"] == "New request with proofs from Bob Bcc: everyone@evil.example Smith"
+    assert to_owner["Bcc"] is None and not smtp_server.inbox.to("everyone@evil.example")
+
+
+def test_a_message_that_cannot_be_built_fails_alone_and_the_others_go_out(mail_app, smtp_server, world):
+    from portal.mail import messages
+
+    for person in (world.a.emp1, world.b.emp1):
+        messages.password_reset(person, "http://portal.test/reset-password/x")
+    db.session.commit()
+    broken, fine = _outbox()
+    broken.subject = "Reset\r\nBcc: everyone@evil.example"  # a row written before subjects were one line
+    db.session.commit()
+    _make_due()
+    result = mail_app.test_cli_runner().invoke(args=["mail", "send-pending"])
+    assert result.exit_code == 0 and "1 sent" in result.output
+    assert smtp_server.inbox.wait_for(world.b.emp1.email) and not smtp_server.inbox.to(world.a.emp1.email)
+    assert [(r.status, r.attempts) for r in _outbox()] == [("failed", 1), ("sent", 1)]
+    assert "ValueError" in _outbox()[0].last_error
+
+
 def test_backoff_doubles_from_a_minute_up_to_six_hours():
     assert [sender.backoff(n) for n in (1, 2, 3, 6)] == [timedelta(minutes=m) for m in (1, 2, 4, 32)]
     assert sender.backoff(30) == timedelta(hours=6)
