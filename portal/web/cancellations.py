@@ -31,6 +31,10 @@ def _queue_down():
     return _("Uploads are paused for a moment; nothing was saved. Please try again in a minute.")
 
 
+def _own_request():
+    return _("This is your own request: another manager or the owner decides it.")
+
+
 def _already_decided():
     return _("This request has already been decided or withdrawn.")
 
@@ -292,6 +296,8 @@ def decide(cancellation_id):
     try:
         workflow.decide(cancellation, form.decision.data == "approve", form.comment.data, actor=current_user,
                         source=request_source())
+    except workflow.OwnRequestError:
+        return _card(cancellation, 403, _own_request())
     except workflow.WorkflowError:
         db.session.refresh(cancellation)
         return _card(cancellation, 409, _already_decided())

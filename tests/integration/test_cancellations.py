@@ -9,7 +9,7 @@ from portal.extensions import db
 from portal.media import storage
 from portal.models import AuditEvent, MediaObject, ShiftCancellation
 from tests.badfiles import REFUSED
-from tests.conftest import csrf_token_from
+from tests.conftest import Auth, csrf_token_from
 from tests.media_fixtures import jpeg_bytes, pdf_bytes
 
 
@@ -329,6 +329,31 @@ def test_owner_decides_in_place(client, auth, proofs, decision, cancellation_sta
     assert proofs.a.cancellation.decided_by_id == proofs.a.owner.id
     twice = _post(client, f"/cancellations/{proofs.a.cancellation.id}/decide", htmx=True, decision="reject")
     assert twice.status_code == 409
+
+
+@pytest.mark.parametrize("decision", ["approve", "reject"])
+def test_an_employee_promoted_to_manager_cannot_decide_their_own_request(app, client, auth, proofs, decision):
+    owner = app.test_client()
+    Auth(owner).login(proofs.a.owner)
+    token = csrf_token_from(owner.get("/staff/").get_data(as_text=True))
+    assert owner.post(f"/staff/{proofs.a.emp1.id}/role", data={"csrf_token": token, "role": "manager"}).status_code \
+        == 303
+    auth.login(proofs.a.emp1)  # now a manager, with their request still pending
+    page = client.get("/cancellations/").get_data(as_text=True)
+    assert "This is your own request: another manager or the owner decides it." in page
+    assert f'action="/cancellations/{proofs.a.cancellation.id}/decide"' not in page
+    response = _post(client, f"/cancellations/{proofs.a.cancellation.id}/decide", htmx=True, decision=decision)
+    assert response.status_code == 403
+    assert "This is your own request: another manager or the owner decides it." in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert proofs.a.cancellation.status == "pending" and proofs.a.cancellation.decided_by_id is None
+    assert proofs.a.shift1.status == "cancellation_requested"
+    assert not AuditEvent.query.filter(AuditEvent.action.like("cancellation.%")).all()
+    # another manager still decides it
+    auth.logout()
+    auth.login(proofs.a.manager)
+    assert _post(client, f"/cancellations/{proofs.a.cancellation.id}/decide", htmx=True,
+                 decision=decision).status_code == 200
 
 
 def test_employee_cannot_act_on_a_decided_request(client, auth, proofs):
