@@ -1,304 +1,336 @@
-"""The shared cancellations page: employees request and manage; owners and managers review and decide."""
-from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_login import current_user
-from sqlalchemy.exc import SQLAlchemyError
+"""The cancellation workflow: request with proofs, add, replace or remove proofs, withdraw, approve or reject.
 
-from .. import jobs, metrics, uploads
-from .. import cancellations as workflow
-from ..auth.guards import roles_required, tenant_get_or_404
-from ..inputs import MAX_ID
-from ..extensions import db
-from ..error_pages import BadInputError
-from ..media import daily, orchestrator
-from ..media.orchestrator import SlotError, Upload
-from ..media.storage import StorageError
-from ..media.validation import ValidationError, clean_display_name
-from ..models import Shift, ShiftCancellation
-from .htmx import FORM_ERROR, is_htmx, render_block, render_macro
-from .request_data import request_source, uploaded_files
-from .cancellation_queries import filtered_cancellations, filter_form, my_cancellations
-from .forms import ActionForm, CancellationForm, DecisionForm
+Views call these, and the queue calls process_proof; these call the media orchestrator and audit.record and
+own every commit. State changes are conditional updates, so two tabs, two managers or a manager and a
+worker acting at once cannot both win.
+"""
+import time
+from contextlib import contextmanager
 
-bp = Blueprint("cancellations", __name__, url_prefix="/cancellations")
+import sqlalchemy as sa
+from flask import current_app
 
+from . import audit, jobs, metrics
+from .audit import RequestInfo
+from .extensions import db
+from .mail import messages
+from .media import orchestrator
+from .media.validation import ValidationError
+from .models import MediaObject, Shift, ShiftCancellation, utcnow
 
-def _store_down():
-    return _("The file store is not available right now; nothing was saved. Please try again in a minute.")
+PROCESS_JOB = "portal.cancellations.process_proof"
+DECIDED = "This request has already been decided or withdrawn."
 
 
-def _queue_down():
-    return _("Uploads are paused for a moment; nothing was saved. Please try again in a minute.")
+class WorkflowError(Exception):
+    """The action does not fit the request's state (for example, deciding twice)."""
 
 
-def _own_request():
-    return _("This is your own request: another manager or the owner decides it.")
+class OwnRequestError(WorkflowError):
+    """A manager tried to decide a request they made themselves (as an employee, before a promotion say)."""
 
 
-def _already_decided():
-    return _("This request has already been decided or withdrawn.")
+class ProofLimitError(WorkflowError):
+    """More proofs than MEDIA_MAX_FILES on one request; `room` is how many more it may take."""
+
+    def __init__(self, room):
+        super().__init__(f"room for {room} more proofs")
+        self.room = room
 
 
-def _slot_used():
-    return _("An upload is not yours, was already used or has expired. Choose the file again.")
+def cancellable_shifts(employee):
+    """The employee's upcoming shifts that can still be cancelled, soonest first."""
+    return db.session.execute(
+        db.select(Shift)
+        .where(Shift.employee_id == employee.id, Shift.status == "scheduled", Shift.starts_at > utcnow())
+        .order_by(Shift.starts_at)
+        .limit(60)
+    ).scalars().all()
 
 
-def _room_message(room):
-    if room == 0:
-        return _("This request already has the most files allowed (%(n)s).", n=current_app.config["MEDIA_MAX_FILES"])
-    return _("This request can take %(n)s more files.", n=room)
+def _move_shift(shift_id, from_status, to_status, employee_id=None):
+    """Change a shift's status only if it still has from_status; True when this call made the change."""
+    query = db.update(Shift).where(Shift.id == shift_id, Shift.status == from_status).values(status=to_status)
+    if employee_id is not None:
+        query = query.where(Shift.employee_id == employee_id)
+    return db.session.execute(query.execution_options(synchronize_session="fetch")).rowcount == 1
 
 
-def _check_files(files, cancellation=None):
-    """Validate every upload, and look at every file posted straight to the store (named by its slot); return
-    the good ones and (file name, message) for each refused one.
+def request_cancellation(shift, reason, files, *, actor, source=None):
+    """Create a request with its proofs in one transaction and queue their processing; managers see it once
+    every proof is ready. Raises jobs.QueueUnavailableError, with nothing stored, when no worker could run."""
+    with _sending(shift.owner_id, files, actor) as receipt:
+        jobs.require_queue()
+        if not _move_shift(shift.id, "scheduled", "cancellation_requested", employee_id=actor.id):
+            db.session.rollback()
+            raise WorkflowError("This shift cannot be cancelled.")
+        cancellation = ShiftCancellation(owner_id=shift.owner_id, shift_id=shift.id, employee_id=actor.id,
+                                         reason=reason.strip(), status="pending", created_at=utcnow())
+        db.session.add(cancellation)
+        db.session.flush()
+        audit.record("cancellation.request", actor=actor, owner_id=shift.owner_id, source=source,
+                     shift_id=shift.id, detail={"cancellation_id": cancellation.id, "files": len(files)})
+        rows, batch = _commit_upload(receipt, cancellation, actor, source)
+    _start_processing(rows, batch, new_request=cancellation)
+    return cancellation
 
-    The room left on an existing request is counted by the workflow, under the request's lock while the store's
-    transfer runs, so the transfer does not wait for the count (ProofLimitError when the files do not fit)."""
-    slots = request.form.getlist("slots") if current_app.config["MEDIA_DIRECT_UPLOAD"] else []
-    count = len(files) + len(slots)
-    limit = current_app.config["MEDIA_MAX_FILES"]
-    if count > limit:
-        return [], [("", _("Attach at most %(n)s files at a time.", n=limit))]
-    media, validated, refused = orchestrator(), [], []
-    for upload in files:
-        try:
-            validated.append(media.check(Upload(upload.stream, upload.filename or "")))
-        except ValidationError as error:
-            name = clean_display_name(upload.filename, "file")
-            refused.append((name, str(error)))
-            _record_rejection(name, error)
-    if refused:
+
+@contextmanager
+def _sending(owner_id, files, actor):
+    """Start putting the files under incoming/ at once, so the store's transfer runs beside the checks and
+    inserts of the block; if the block ends without committing their rows, what landed is deleted."""
+    receipt = orchestrator().send(files, owner_id=owner_id, actor=actor)
+    try:
+        yield receipt
+    except BaseException:
+        receipt.undo()
+        raise
+
+
+def _commit_upload(receipt, cancellation, actor, source, before_commit=None):
+    """Commit the receipt's processing rows with the rest of the caller's unit of work once their puts have
+    landed; if anything fails (before_commit refusing included), nothing of it stays. Returns the rows and their
+    jobs, built but not sent (_start_processing sends them).
+
+    Everything but the commit runs while the puts are still on their way, before_commit's lock on the request
+    row included: a decision or another upload to the same request waits for the rest of the transfer (the job's
+    commit waits for its thumbnail's put the same way), and the request's answer waits only for the commit and
+    the jobs' one round trip."""
+    media, started = orchestrator(), time.perf_counter()
+    try:
+        rows = media.receive(receipt, context="shift_cancellation", subject_id=cancellation.id,
+                             shift_id=cancellation.shift_id, actor=actor)
+        db.session.flush()
+        origin = {"ip": source.ip, "user_agent": source.user_agent} if source else None
+        batch = jobs.prepare([(PROCESS_JOB, (row.id, origin), f"process media {row.id}") for row in rows])
+        if before_commit:  # last before the wait: the request row is held no longer than it must be
+            before_commit()
+        receipt.settle()
         db.session.commit()
-    if slots:
-        try:
-            validated.extend(uploads.arrived(current_user, slots, cancellation=cancellation))
-        except SlotError as error:
-            refused.append(("", str(error)))
-            db.session.commit()  # the refused slot is closed, so it no longer takes room on the request
-        except StorageError:  # the store cannot say whether the files arrived: nothing is taken in
-            current_app.logger.exception("direct uploads could not be checked in the store")
-            refused.append(("", _store_down()))
-    if not count:
-        refused.append(("", _("Attach at least one proof file: a photo or a PDF.")))
-    return validated, refused
+    except Exception:
+        db.session.rollback()
+        raise  # _sending deletes what the receipt put
+    receipt.keep()
+    metrics.UPLOAD_SECONDS.observe(time.perf_counter() - started)
+    return rows, batch
 
 
-def _record_rejection(name, error):
-    """Count and audit a refused file (the rejection figures of the storage dashboard come from these)."""
-    metrics.UPLOADS.labels("rejected").inc()
-    daily.record_rejection(actor=current_user, owner_id=current_user.owner_id, source=request_source(),
-                           detail={"filename": name, "code": error.code})
-    current_app.logger.info("media.rejected code=%s", error.code)
-
-
-def _shift_choices(form):
-    """Offer the employee's cancellable shifts in the form; return them for the page."""
-    shifts = workflow.cancellable_shifts(current_user)
-    form.shift_id.choices = [(s.id, s.id) for s in shifts]
-    return shifts
-
-
-def _employee_page(form, file_errors=(), status=200, form_error=None, shifts=None, card_errors=None):
-    shifts = shifts if shifts is not None else _shift_choices(form)
-    context = dict(form=form, shifts=shifts, file_errors=file_errors, form_error=form_error,
-                   requests=my_cancellations(current_user), card_errors=card_errors or {})
-    if is_htmx() and status != 200:
-        return render_block("cancellations/employee.html", "form_feedback", fragment=True, **context), status
-    return render_template("cancellations/employee.html", **context), status
-
-
-@bp.route("/")
-@roles_required("owner", "manager", "employee")
-def index():
-    """Employee: the request form and their requests. Owner and manager: every request, filtered."""
-    if current_user.role == "employee":
-        return _employee_page(CancellationForm())
-    form = filter_form(request.args)
-    page = filtered_cancellations(form)
-    if is_htmx():
-        response = make_response(render_block("cancellations/team.html", "cancellation_list", form=form, page=page))
-    else:
-        response = make_response(render_template("cancellations/team.html", form=form, page=page))
-    response.headers["Vary"] = "HX-Request"
-    return response
-
-
-@bp.route("/", methods=["POST"])
-@roles_required("employee")
-def create():
-    """Send a cancellation request with its proofs; a refused file keeps the rest of the form."""
-    if "csrf_token" not in request.form:  # every page's form carries it: the body arrived broken or cut short
-        raise BadInputError(_("The form arrived incomplete (the connection may have dropped). Nothing was saved: "
-                              "send it again."))
-    form = CancellationForm()
-    shifts = _shift_choices(form)
-    validated, refused = _check_files(uploaded_files("proofs"))
-    if form.validate_on_submit() and form.shift_id.data not in {shift.id for shift in shifts}:
-        form.shift_id.errors.append(_stale_shift_message(form.shift_id.data))
-    if form.errors or refused:
-        return _employee_page(form, refused, FORM_ERROR, shifts=shifts)
-    shift = tenant_get_or_404(Shift, form.shift_id.data, employee_field="employee_id")
+def _start_processing(rows, batch, new_request=None, replaced=None):
+    """Queue the rows' jobs; if Redis fails meanwhile, undo the whole upload (a new request, or the removal of
+    the refused file it replaced, too) and raise."""
     try:
-        workflow.request_cancellation(shift, form.reason.data, validated, actor=current_user,
-                                      source=request_source())
-    except workflow.WorkflowError:
-        form.shift_id.errors.append(_("This shift already has a request or can no longer be cancelled."))
-        return _employee_page(form, (), FORM_ERROR)
-    except SlotError:
-        return _employee_page(form, [("", _slot_used())], FORM_ERROR)
+        batch.send()
     except jobs.QueueUnavailableError:
-        current_app.logger.exception("cancellation request could not be queued")
-        return _employee_page(form, (), 503, form_error=_queue_down())
-    except (StorageError, SQLAlchemyError):
-        current_app.logger.exception("cancellation request could not be stored")
-        return _employee_page(form, (), 503, form_error=_store_down())
-    flash(_("Your request was sent. Managers see it once your files are checked; "
-            "you will see the decision here."), "info")
-    return _redirect_to_index()
+        # from the identity map: reading row.id after the commit would load each expired row again
+        ids = [sa.inspect(row).identity[0] for row in rows]
+        replaced_id = sa.inspect(replaced).identity[0] if replaced is not None else None
+        db.session.rollback()
+        orchestrator().discard(db.session.execute(db.select(MediaObject).where(MediaObject.id.in_(ids))).scalars().all())
+        if replaced_id is not None:  # the refused file is back on the card, to be replaced again
+            db.session.execute(db.update(MediaObject).where(MediaObject.id == replaced_id,
+                                                            MediaObject.status == "refused")
+                               .values(deleted_at=None).execution_options(synchronize_session=False))
+        db.session.commit()
+        if new_request is not None:
+            forget(new_request.id, new_request.shift_id)
+        raise
 
 
-def _stale_shift_message(shift_id):
-    """Why a shift is no longer offered (another tab sent a request for it, or it has started or ended)."""
-    shift = db.session.get(Shift, shift_id)
-    if shift and shift.employee_id == current_user.id and shift.status == "cancellation_requested":
-        return _("This shift already has a request.")
-    return _("This shift can no longer be cancelled. Reload the page to see your shifts.")
+def requeue(row):
+    """Queue a row stuck in processing again (flask media verify --fix)."""
+    jobs.enqueue(PROCESS_JOB, row.id, None, description=f"process media {row.id} again")
 
 
-def _redirect_to_index():
-    if is_htmx():
-        response = make_response("", 204)
-        response.headers["HX-Redirect"] = url_for("cancellations.index")
-        return response
-    return redirect(url_for("cancellations.index"))
+def forget(cancellation_id, shift_id):
+    """Remove a request that never got its proofs and give the shift back, leaving nothing half-written."""
+    db.session.rollback()
+    db.session.execute(db.delete(ShiftCancellation).where(ShiftCancellation.id == cancellation_id,
+                                                          ShiftCancellation.submitted_at.is_(None)))
+    _move_shift(shift_id, "cancellation_requested", "scheduled")
+    db.session.commit()
 
 
-def _own_pending(cancellation_id):
-    return tenant_get_or_404(ShiftCancellation, cancellation_id, employee_field="employee_id")
+def process_proof(media_id, origin=None):
+    """The job: check one proof in full, store its canonical file and thumbnail, and attach it to its request
+    (or refuse it with the message why). Safe to run twice: a row that is no longer processing is left alone."""
+    media, row = orchestrator(), db.session.get(MediaObject, media_id)
+    if row is None or row.status != "processing" or row.purged_at is not None:  # erased before the job ran
+        return
+    with metrics.PROCESSING_SECONDS.time():
+        _process(media, row, RequestInfo(**origin) if origin else None)
 
 
-def _card(cancellation, status=200, error=None):
-    """htmx: the request's card (with the shift's badge out of band on the shift cards). Without JavaScript:
-    back to the page, with the error as a message."""
-    compact = request.form.get("compact") == "1"  # the shift cards show the request without its shift header
-    if not is_htmx():
-        if error:
-            flash(error, "error")
-        return redirect(url_for("shifts.week" if compact else "cancellations.index"), code=303)
-    html = render_macro("cancellations/_card.html", "card", cancellation, current_user, error=error, compact=compact,
-                        with_shift_status=compact and status == 200)
-    return html, status
-
-
-@bp.route("/<id:cancellation_id>/card")
-@roles_required("employee")
-def card(cancellation_id):
-    """One's own request card, fetched again while its files are being processed (htmx polling)."""
-    cancellation = _own_pending(cancellation_id)
-    return render_macro("cancellations/_card.html", "card", cancellation, current_user)
-
-
-@bp.route("/<id:cancellation_id>/proofs", methods=["POST"])
-@roles_required("employee")
-def add_proofs(cancellation_id):
-    """Attach more proofs to one's own pending request, or one in place of a refused file."""
-    cancellation = _own_pending(cancellation_id)
-    form = ActionForm()
-    if not form.validate_on_submit():
-        abort(400)
-    replaces = _refused_proof(cancellation, request.form.get("replaces", type=int))
-    validated, refused = _check_files(uploaded_files("proofs"), cancellation=cancellation)
-    if refused:
-        return _refused_proofs(cancellation, "; ".join(f"{name}: {msg}" if name else msg for name, msg in refused))
+def _process(media, row, source):
     try:
-        workflow.add_proofs(cancellation, validated, actor=current_user, source=request_source(), replaces=replaces)
-    except workflow.ProofLimitError as error:
-        return _refused_proofs(cancellation, _room_message(error.room))
-    except SlotError:
-        return _refused_proofs(cancellation, _slot_used())
-    except workflow.WorkflowError:
-        db.session.refresh(cancellation)
-        return _card(cancellation, 409, _already_decided())
-    except jobs.QueueUnavailableError:
-        current_app.logger.exception("proofs could not be queued")
-        return _card(cancellation, 503, _queue_down())
-    except (StorageError, SQLAlchemyError):
-        current_app.logger.exception("proofs could not be stored")
-        return _card(cancellation, 503, _store_down())
+        promotion = media.promote(row, media.process(row))  # a StorageError fails the job; the queue retries it
+    except ValidationError as error:
+        db.session.rollback()  # promote set the row's stored type and sizes before the decode refused the file
+        refused = media.refuse(row, error, source=source)
+        db.session.commit()
+        if refused and error.code != "expired":  # an expired file has no incoming object left to drop
+            media.drop_incoming(row)
+        return
+    except BaseException:
+        db.session.rollback()  # the values promote set on the row are not the row's
+        raise
+    try:  # the thumbnail's put runs on while the row is written; the commit waits for it
+        if not _hold_pending(row.subject_id):
+            # decided or withdrawn meanwhile: no proof joins a request after its decision (discard deletes the
+            # incoming object with the rest)
+            media.discard([row], promotion.landed())
+            db.session.commit()
+            return
+        if not media.mark_ready(row, promotion.file, source=source):
+            # erased while the job ran (its bytes must not come back, and its incoming object went with the
+            # erasure), or another run of the job made it ready first (its versions are the row's): nothing this
+            # run put stays, and the incoming object is not deleted twice (a second delete leaves a delete
+            # marker on a versioned bucket)
+            promotion.undo()
+            db.session.commit()
+            return
+        _submit_when_complete(row.subject_id)
+        promotion.settle()  # a StorageError: both puts undone, and the retry starts over
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        promotion.undo()  # the retry puts them again; the row still waits with its incoming bytes
+        raise
+    media.drop_incoming(row)
+
+
+def _submit_when_complete(cancellation_id):
+    """Show the request to managers once it has a ready proof and none processing or refused."""
+    by_status = dict(db.session.execute(
+        db.select(MediaObject.status, sa.func.count()).where(
+            MediaObject.context == "shift_cancellation", MediaObject.subject_id == cancellation_id,
+            MediaObject.kept()).group_by(MediaObject.status)).all())  # one query on the worker's path
+    if by_status.get("ready") and not by_status.get("processing") and not by_status.get("refused"):
+        submitted = db.session.execute(db.update(ShiftCancellation).where(
+            ShiftCancellation.id == cancellation_id, ShiftCancellation.submitted_at.is_(None))
+            .values(submitted_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+        if submitted:  # the mail to reviewers commits with the request becoming visible, or not at all
+            messages.new_request(db.session.get(ShiftCancellation, cancellation_id))
+
+
+def _claim(cancellation, new_status, *, submitted_only, **values):
+    """Move a pending request to new_status; WorkflowError if someone else got there first."""
+    query = db.update(ShiftCancellation).where(ShiftCancellation.id == cancellation.id,
+                                               ShiftCancellation.status == "pending")
+    if submitted_only:  # a request still being uploaded is not shown to managers, so they cannot decide it
+        query = query.where(ShiftCancellation.submitted_at.is_not(None))
+    changed = db.session.execute(query.values(status=new_status, **values)
+                                 .execution_options(synchronize_session="fetch")).rowcount
+    if changed != 1:
+        db.session.rollback()
+        raise WorkflowError(DECIDED)
+
+
+def _require_pending(cancellation):
+    if cancellation.status != "pending":
+        raise WorkflowError(DECIDED)
+
+
+def _counted_proofs(cancellation_id):
+    """Proofs that count against the cap: ready or still processing (a refused one is waiting to be replaced)."""
+    return db.session.execute(
+        db.select(sa.func.count()).select_from(MediaObject).where(
+            MediaObject.context == "shift_cancellation", MediaObject.subject_id == cancellation_id,
+            MediaObject.kept(), MediaObject.status.in_(("processing", "ready")))
+    ).scalar_one()
+
+
+def proof_room(cancellation):
+    """How many more proofs the request may take: MEDIA_MAX_FILES counts every proof, whichever post brought it."""
+    return max(0, current_app.config["MEDIA_MAX_FILES"] - _counted_proofs(cancellation.id))
+
+
+def _hold_pending(cancellation_id):
+    """A conditional update: True while the request is pending, and its row stays locked until commit, so a
+    decision or another upload to the same request waits for this transaction instead of racing it. Every caller
+    changes the request's proofs, so it also moves updated_at (the API's feed shows the request again)."""
+    return db.session.execute(
+        db.update(ShiftCancellation)
+        .where(ShiftCancellation.id == cancellation_id, ShiftCancellation.status == "pending")
+        .values(status="pending", updated_at=utcnow()).execution_options(synchronize_session=False)
+    ).rowcount == 1
+
+
+def proofs_changed(cancellation_ids):
+    """Move updated_at of these requests, whatever their status (proofs brought back by `flask media restore`),
+    so the API's feed shows them again; joins the caller's transaction."""
+    if cancellation_ids:
+        db.session.execute(db.update(ShiftCancellation).where(ShiftCancellation.id.in_(set(cancellation_ids)))
+                           .values(updated_at=utcnow()).execution_options(synchronize_session=False))
+
+
+def add_proofs(cancellation, files, *, actor, source=None, replaces=None):
+    """Attach more proofs to a pending request within its cap (replacing a refused one, if given) and queue
+    their processing; refused at the commit if the request was decided or filled meanwhile."""
+    with _sending(cancellation.owner_id, files, actor) as receipt:
+        _require_pending(cancellation)
+        jobs.require_queue()
+
+        def still_open():
+            # in the transaction that adds the rows, where they already count; the request row stays locked
+            if not _hold_pending(cancellation.id):
+                raise WorkflowError(DECIDED)
+            if replaces is not None:
+                replaces.deleted_at = utcnow()
+            counted, cap = _counted_proofs(cancellation.id), current_app.config["MEDIA_MAX_FILES"]
+            if counted > cap:  # too many files, or another post filled the request meanwhile
+                raise ProofLimitError(max(0, cap - (counted - len(files))))
+
+        rows, batch = _commit_upload(receipt, cancellation, actor, source, before_commit=still_open)
+    _start_processing(rows, batch, replaced=replaces)
+    return rows
+
+
+def remove_proof(cancellation, media, *, actor, source=None):
+    """Remove one proof (ready or refused) of a pending request; the object versions stay restorable."""
+    _require_pending(cancellation)
+    if not _hold_pending(cancellation.id):
+        db.session.rollback()
+        raise WorkflowError(DECIDED)
+    store = orchestrator()
+    if not store.hide_media(media, actor=actor, source=source):
+        db.session.rollback()
+        return  # another tab removed it a moment ago: its request recorded it and deletes the objects
+    _submit_when_complete(cancellation.id)
+    db.session.commit()
+    store.delete_objects(media)
+
+
+def withdraw(cancellation, *, actor, source=None):
+    """The employee takes the request back; the shift is scheduled again."""
+    _claim(cancellation, "withdrawn", submitted_only=False)
+    _move_shift(cancellation.shift_id, "cancellation_requested", "scheduled")
+    audit.record("cancellation.withdraw", actor=actor, owner_id=cancellation.owner_id, source=source,
+                 shift_id=cancellation.shift_id, detail={"cancellation_id": cancellation.id})
+    db.session.commit()
     db.session.refresh(cancellation)
-    if cancellation.status != "pending":  # decided while the files were processed inline: they were not added
-        return _card(cancellation, 409, _already_decided())
-    return _card(cancellation)
 
 
-def _refused_proof(cancellation, media_id):
-    """The refused file a new one replaces (None when none is named); 404 for anything else."""
-    if media_id is None:
-        return None
-    if not 1 <= media_id <= MAX_ID:
-        abort(404)
-    media = workflow.proof_of(cancellation, media_id, statuses=("refused",))
-    if media is None:
-        abort(404)
-    return media
-
-
-def _refused_proofs(cancellation, message):
-    """Refused files: the card with the message (htmx), or the whole page with it at the card (422, no redirect)."""
-    if is_htmx():
-        return _card(cancellation, FORM_ERROR, message)
-    return _employee_page(CancellationForm(), status=FORM_ERROR, card_errors={cancellation.id: message})
-
-
-@bp.route("/<id:cancellation_id>/proofs/<id:media_id>/delete", methods=["POST"])
-@roles_required("employee")
-def remove_proof(cancellation_id, media_id):
-    """Remove one proof from one's own pending request."""
-    cancellation = _own_pending(cancellation_id)
-    media = workflow.proof_of(cancellation, media_id, statuses=("ready", "refused"))
-    if media is None:
-        abort(404)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
-        workflow.remove_proof(cancellation, media, actor=current_user, source=request_source())
-    except workflow.WorkflowError:
-        return _card(cancellation, 409, _already_decided())
-    except StorageError:
-        current_app.logger.exception("proof object could not be deleted")  # the row is hidden already
+def decide(cancellation, approve, comment, *, actor, source=None):
+    """Approve (the shift is cancelled) or reject (the shift stays scheduled), with an optional comment. Nobody
+    decides their own request (OwnRequestError): another manager or the owner does."""
+    if actor.id == cancellation.employee_id:
+        raise OwnRequestError("a person's own request is decided by someone else")
+    comment = (comment or "").strip() or None
+    _claim(cancellation, "approved" if approve else "rejected", submitted_only=True, decided_by_id=actor.id,
+           decided_at=utcnow(), decision_comment=comment)
+    _move_shift(cancellation.shift_id, "cancellation_requested", "cancelled" if approve else "scheduled")
+    audit.record("cancellation.approve" if approve else "cancellation.reject", actor=actor,
+                 owner_id=cancellation.owner_id, source=source, shift_id=cancellation.shift_id,
+                 detail={"cancellation_id": cancellation.id, "comment": comment})
+    messages.decision(cancellation)
+    db.session.commit()
     db.session.refresh(cancellation)
-    return _card(cancellation)
 
 
-@bp.route("/<id:cancellation_id>/withdraw", methods=["POST"])
-@roles_required("employee")
-def withdraw(cancellation_id):
-    """Take one's own pending request back."""
-    cancellation = _own_pending(cancellation_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
-        workflow.withdraw(cancellation, actor=current_user, source=request_source())
-    except workflow.WorkflowError:
-        return _card(cancellation, 409, _already_decided())
-    return _card(cancellation)
-
-
-@bp.route("/<id:cancellation_id>/decide", methods=["POST"])
-@roles_required("owner", "manager")
-def decide(cancellation_id):
-    """Approve or reject in place, with an optional comment."""
-    cancellation = tenant_get_or_404(ShiftCancellation, cancellation_id)
-    form = DecisionForm()
-    if not form.validate_on_submit() or form.decision.data not in ("approve", "reject"):
-        return _card(cancellation, FORM_ERROR, _("Choose approve or reject."))
-    try:
-        workflow.decide(cancellation, form.decision.data == "approve", form.comment.data, actor=current_user,
-                        source=request_source())
-    except workflow.OwnRequestError:
-        return _card(cancellation, 403, _own_request())
-    except workflow.WorkflowError:
-        db.session.refresh(cancellation)
-        return _card(cancellation, 409, _already_decided())
-    return _card(cancellation)
+def proof_of(cancellation, media_id, statuses=("ready",)):
+    """The kept proof with this id on this request in one of these states, or None."""
+    return db.session.execute(
+        db.select(MediaObject).where(
+            MediaObject.id == media_id, MediaObject.context == "shift_cancellation",
+            MediaObject.subject_id == cancellation.id, MediaObject.kept(), MediaObject.status.in_(statuses))
+    ).scalar_one_or_none()
