@@ -43,8 +43,9 @@ def lifetime(purpose):
 
 
 def _fingerprint(user):
-    """Changes whenever the password or the session token does; the link carries it, never the secrets."""
-    state = f"{user.password_hash or ''}\n{user.session_token}".encode()
+    """Changes whenever the password, the session token or the email does (a link mailed to an address the person
+    no longer uses must stop working); the link carries it, never the secrets."""
+    state = f"{user.password_hash or ''}\n{user.session_token}\n{user.email}".encode()
     return hashlib.sha256(state).hexdigest()[:32]
 
 

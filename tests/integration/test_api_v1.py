@@ -303,3 +303,24 @@ def test_removing_a_proof_brings_the_request_back_in_the_feed(client, auth, proo
     auth.logout()
     [after] = _feed(client, token, before["updated_at"])
     assert after["id"] == before["id"] and after["updated_at"] > before["updated_at"] and after["proofs"] == []
+
+
+def test_a_set_password_link_mailed_before_the_api_changed_the_email_stops_working(client, auth, world):
+    from portal.accounts import links
+
+    token = issue(client, auth, world.a.owner)
+    assert client.put("/api/v1/employees/E1", json={**EMPLOYEE, "email": "old@cafe.example"},
+                      headers=bearer(token)).status_code == 201
+    person = db.session.execute(db.select(User).where(User.external_id == "E1")).scalar_one()
+    old_link = links.make_link(person, "invitation").split("://", 1)[1].split("/", 1)[1]
+    assert client.get("/" + old_link).status_code == 200  # works while the address is the same
+    moved = client.put("/api/v1/employees/E1", json={**EMPLOYEE, "email": "new@cafe.example"}, headers=bearer(token))
+    assert moved.status_code == 200 and moved.get_json()["email"] == "new@cafe.example"
+    assert client.get("/" + old_link).status_code == 410  # the old mailbox's link no longer sets a password
+    page = client.get("/login")
+    refused = client.post("/" + old_link, data={"csrf_token": csrf_token_from(page.get_data(as_text=True)),
+                                                "new_password": "a brand new passphrase",
+                                                "confirm": "a brand new passphrase"})
+    assert refused.status_code == 410
+    db.session.refresh(person)
+    assert person.password_hash is None
