@@ -24,7 +24,7 @@ def create_app(config=None, profile=None):
     app.url_map.converters["external_id"] = ExternalIdConverter
     _init_extensions(app)
     _register_blueprints(app)
-    from . import assets, cli, error_pages, jobs, logs, mail, media, security_headers, template_helpers, uploads
+    from . import assets, cli, error_pages, jobs, logs, mail, media, quotas, security_headers, template_helpers
 
     assets.init_app(app)
     jobs.init_app(app)
@@ -34,7 +34,7 @@ def create_app(config=None, profile=None):
     template_helpers.init_app(app)
     error_pages.init_app(app)
     media.init_app(app)
-    uploads.init_app(app)
+    quotas.init_app(app)
     cli.init_app(app)
     return app
 

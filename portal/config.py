@@ -143,7 +143,7 @@ def media_settings():
         "MEDIA_MAX_FILES": _env_int("MEDIA_MAX_FILES", 5, 1),
         "MEDIA_DIRECT_UPLOAD": _env_bool("MEDIA_DIRECT_UPLOAD", True),  # off: files go through the app
         "MEDIA_UPLOAD_SLOT_MINUTES": _env_int("MEDIA_UPLOAD_SLOT_MINUTES", 10, 1),
-        "MEDIA_UPLOAD_SLOT_RATE_LIMIT": _env("MEDIA_UPLOAD_SLOT_RATE_LIMIT", "60 per 10 minutes"),
+        "MEDIA_UPLOAD_RATE_LIMIT": _env("MEDIA_UPLOAD_RATE_LIMIT", "60 per 10 minutes"),
         "MEDIA_CORS_ORIGINS": _env("MEDIA_CORS_ORIGINS", ""),
         "MEDIA_MAX_IMAGE_PIXELS": _env_int("MEDIA_MAX_IMAGE_PIXELS", 50_000_000, 1),
         "MEDIA_URL_TTL_OWNER": _env_int("MEDIA_URL_TTL_OWNER", 300, 1),
@@ -170,6 +170,8 @@ def mail_settings():
         "MAIL_MAX_ATTEMPTS": _env_int("MAIL_MAX_ATTEMPTS", 10, 1),
         "PORTAL_BASE_URL": _env("PORTAL_BASE_URL"),
         "INVITATION_LINK_DAYS": _env_int("INVITATION_LINK_DAYS", 7, 1),
+        "INVITATION_RATE_LIMIT": _env("INVITATION_RATE_LIMIT", "50 per hour"),
+        "INVITATION_RESEND_RATE_LIMIT": _env("INVITATION_RESEND_RATE_LIMIT", "3 per hour"),
         "PASSWORD_RESET_LINK_MINUTES": _env_int("PASSWORD_RESET_LINK_MINUTES", 60, 5),
         "PASSWORD_RESET_RATE_LIMIT": _env("PASSWORD_RESET_RATE_LIMIT", "5 per hour"),
         "PASSWORD_RESET_ACCOUNT_RATE_LIMIT": _env("PASSWORD_RESET_ACCOUNT_RATE_LIMIT", "3 per hour"),

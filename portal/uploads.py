@@ -4,18 +4,13 @@ when the browser says which slots finished. The browser's word is never trusted:
 Views call these; issue_slot commits its slot row. Taking the files in (the slot claimed once, the processing
 rows, the job) happens in cancellations.request_cancellation / add_proofs, like a form upload.
 """
-import math
 import re
-import time
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from limits import parse
-from limits.storage import storage_from_string
-from limits.strategies import FixedWindowRateLimiter
 
+from . import quotas
 from .cancellations import ProofLimitError, proof_room
-from .config import ConfigError
 from .extensions import db
 from .media import keys, orchestrator
 from .media.disposition import download_name
@@ -28,36 +23,6 @@ from .models import UploadSlot, utcnow
 
 NOT_YOURS = _l("An upload is not yours, was already used or has expired. Choose the file again.")
 SLOT_NAME = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
-
-class SlotThrottledError(Exception):
-    """Too many slots asked for by one person; retry_after is in seconds."""
-
-    def __init__(self, retry_after):
-        super().__init__(f"retry after {retry_after} s")
-        self.retry_after = retry_after
-
-
-class SlotThrottle:
-    """Slots asked for, per person, in the RATELIMIT_STORAGE_URI store (every worker sees the same counts)."""
-
-    def __init__(self, storage_uri, limit):
-        try:
-            self._limit = parse(limit)
-        except ValueError as error:
-            raise ConfigError(f"MEDIA_UPLOAD_SLOT_RATE_LIMIT: {error}") from None
-        self._limiter = FixedWindowRateLimiter(storage_from_string(storage_uri))
-
-    def hit(self, user_id):
-        """Count one slot for the user; SlotThrottledError once the window is used up."""
-        if not self._limiter.hit(self._limit, "upload-slot", str(user_id)):
-            reset = self._limiter.get_window_stats(self._limit, "upload-slot", str(user_id)).reset_time
-            raise SlotThrottledError(max(1, math.ceil(reset - time.time())))
-
-
-def init_app(app):
-    """Build the per-person slot throttle from the settings."""
-    app.extensions["upload_slot_throttle"] = SlotThrottle(app.config["RATELIMIT_STORAGE_URI"],
-                                                          app.config["MEDIA_UPLOAD_SLOT_RATE_LIMIT"])
 
 
 def _open_slots(actor, cancellation_id):
@@ -76,7 +41,7 @@ def issue_slot(actor, *, content_type, filename, cancellation=None):
         room = proof_room(cancellation) - _open_slots(actor, cancellation.id)
         if room <= 0:
             raise ProofLimitError(max(0, room))
-    current_app.extensions["upload_slot_throttle"].hit(actor.id)
+    quotas.spend("uploads", actor.id)  # QuotaExceededError: too many files sent lately
     settings, media_uuid = current_app.config, keys.new_uuid()
     stored = STORED_TYPES.get(content_type, content_type)
     post = orchestrator().storage.upload_slot(

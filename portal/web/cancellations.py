@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import jobs, metrics, uploads
+from .. import jobs, metrics, quotas, uploads
 from .. import cancellations as workflow
 from ..auth.guards import roles_required, tenant_get_or_404
 from ..inputs import MAX_ID
@@ -29,6 +29,17 @@ def _store_down():
 
 def _queue_down():
     return _("Uploads are paused for a moment; nothing was saved. Please try again in a minute.")
+
+
+def _too_many_uploads():
+    return _("Too many uploads in a short time. Try again in a few minutes.")
+
+
+def _retry_later(answer, error):
+    """The page or card of answer (body, status), as 429 with Retry-After: the form keeps what was typed."""
+    response = make_response(answer[0], 429)
+    response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def _own_request():
@@ -60,6 +71,8 @@ def _check_files(files, cancellation=None):
     limit = current_app.config["MEDIA_MAX_FILES"]
     if count > limit:
         return [], [("", _("Attach at most %(n)s files at a time.", n=limit))]
+    if files:  # counted like upload slots (a slot's file was counted when its slot was issued)
+        quotas.spend("uploads", current_user.id, len(files))
     media, validated, refused = orchestrator(), [], []
     for upload in files:
         try:
@@ -133,7 +146,10 @@ def create():
                               "send it again."))
     form = CancellationForm()
     shifts = _shift_choices(form)
-    validated, refused = _check_files(uploaded_files("proofs"))
+    try:
+        validated, refused = _check_files(uploaded_files("proofs"))
+    except quotas.QuotaExceededError as error:
+        return _retry_later(_employee_page(form, [("", _too_many_uploads())], shifts=shifts), error)
     if form.validate_on_submit() and form.shift_id.data not in {shift.id for shift in shifts}:
         form.shift_id.errors.append(_stale_shift_message(form.shift_id.data))
     if form.errors or refused:
@@ -208,7 +224,10 @@ def add_proofs(cancellation_id):
     if not form.validate_on_submit():
         abort(400)
     replaces = _refused_proof(cancellation, request.form.get("replaces", type=int))
-    validated, refused = _check_files(uploaded_files("proofs"), cancellation=cancellation)
+    try:
+        validated, refused = _check_files(uploaded_files("proofs"), cancellation=cancellation)
+    except quotas.QuotaExceededError as error:
+        return _retry_later(_refused_proofs(cancellation, _too_many_uploads()), error)
     if refused:
         return _refused_proofs(cancellation, "; ".join(f"{name}: {msg}" if name else msg for name, msg in refused))
     try:

@@ -3,7 +3,7 @@ from flask import Blueprint, abort, current_app, jsonify
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import uploads
+from .. import quotas, uploads
 from ..auth.guards import roles_required, tenant_get_or_404
 from ..cancellations import ProofLimitError
 from ..inputs import MAX_ID
@@ -36,7 +36,7 @@ def slot():
         return _refused(error)
     except ProofLimitError as error:
         return _refused(_("This request can take %(n)s more files.", n=error.room))
-    except uploads.SlotThrottledError as error:
+    except quotas.QuotaExceededError as error:
         response = _refused(_("Too many uploads in a short time. Try again in a few minutes."), 429)
         response[0].headers["Retry-After"] = str(error.retry_after)
         return response

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
+from .. import quotas
 from ..accounts import people
 from ..auth.guards import roles_required, tenant_get_or_404
 from ..labels import role_label
@@ -51,6 +52,12 @@ def invite():
     if not form.validate_on_submit():
         return _page(form, FORM_ERROR)
     try:
+        quotas.spend("invitations", current_user.id)  # each one mails someone: a stolen session is no mail cannon
+    except quotas.QuotaExceededError as error:
+        form.email.errors.append(_too_many_invitations())
+        body, _status = _page(form)
+        return body, 429, {"Retry-After": str(error.retry_after)}
+    try:
         person = people.invite(name=form.name.data, email=form.email.data, role=form.role.data,
                                language=form.language.data, actor=current_user, source=request_source())
     except people.InvalidEmailError:
@@ -76,6 +83,9 @@ def _act(user_id, action, *args, done):
     except people.StateError:
         flash(_("Nothing changed: %(name)s is not in a state for this.", name=person.display_name), "error")
         return redirect(url_for("staff.index"), code=303)
+    except quotas.QuotaExceededError:
+        flash(_too_many_invitations(), "error")
+        return redirect(url_for("staff.index"), code=303)
     flash(done % {"name": person.display_name}, "info")
     return redirect(url_for("staff.index"), code=303)
 
@@ -84,7 +94,17 @@ def _act(user_id, action, *args, done):
 @roles_required("owner", "manager")
 def resend(user_id):
     """Mail a new invitation link to someone who has not chosen a password yet."""
-    return _act(user_id, people.resend_invitation, done=_("A new invitation link is on its way to %(name)s."))
+    return _act(user_id, _resend_within_quota, done=_("A new invitation link is on its way to %(name)s."))
+
+
+def _resend_within_quota(person, *, actor, source):
+    quotas.spend("invitation-resends", person.id)  # one inbox is not filled with links
+    quotas.spend("invitations", actor.id)
+    people.resend_invitation(person, actor=actor, source=source)
+
+
+def _too_many_invitations():
+    return _("Too many invitations sent in a short time. Try again later.")
 
 
 @bp.route("/<id:user_id>/deactivate", methods=["POST"])

@@ -51,6 +51,28 @@ def test_htmx_request_is_answered_with_a_redirect_header(client, auth, world):
     assert response.status_code == 204 and response.headers["HX-Redirect"] == "/cancellations/"
 
 
+def test_files_sent_through_the_form_count_against_the_persons_upload_allowance(app, client, auth, world, factory):
+    app.extensions["quotas"]["uploads"].__init__("memory://", "3 per hour", "uploads", "MEDIA_UPLOAD_RATE_LIMIT")
+    auth.login(world.a.emp1)
+    sent = _post(client, "/cancellations/", shift_id=world.a.shift1.id, reason="Грипп",
+                 proofs=[(io.BytesIO(jpeg_bytes()), "a.jpg"), (io.BytesIO(pdf_bytes()), "b.pdf")])
+    assert sent.status_code == 302
+    cancellation = db.session.execute(db.select(ShiftCancellation)).scalar_one()
+    more = _post(client, f"/cancellations/{cancellation.id}/proofs", htmx=True,
+                 proofs=[(io.BytesIO(jpeg_bytes()), "c.jpg"), (io.BytesIO(jpeg_bytes()), "d.jpg")])
+    assert more.status_code == 429 and 0 < int(more.headers["Retry-After"]) <= 3600
+    assert "Too many uploads in a short time." in more.get_data(as_text=True)
+    before, objects = _counts(), _objects()
+    # a new request is refused the same way, with what was typed kept
+    later = factory.shift(world.a.emp1, title="Late bar")
+    page = _post(client, "/cancellations/", shift_id=later.id, reason="Температура 39",
+                 proofs=[(io.BytesIO(jpeg_bytes()), "e.jpg"), (io.BytesIO(jpeg_bytes()), "f.jpg")])
+    assert page.status_code == 429 and "Температура 39" in page.get_data(as_text=True)
+    assert _counts() == before and _objects() == objects
+    assert _post(client, f"/cancellations/{cancellation.id}/proofs", htmx=True,
+                 proofs=(io.BytesIO(jpeg_bytes()), "g.jpg")).status_code == 200  # one more still fits
+
+
 @pytest.mark.parametrize("bad", ["html named jpg", "empty", "pixel flood png"])
 def test_a_file_refused_by_the_request_keeps_the_reason_and_stores_nothing(client, auth, world, bad):
     auth.login(world.a.emp1)

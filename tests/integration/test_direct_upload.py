@@ -181,7 +181,7 @@ def test_a_type_outside_the_allowlist_gets_no_slot(media_app, world):
 
 
 def test_slots_are_throttled_per_person(media_app, world):
-    media_app.extensions["upload_slot_throttle"].__init__("memory://", "2 per minute")
+    media_app.extensions["quotas"]["uploads"].__init__("memory://", "2 per minute", "uploads", "MEDIA_UPLOAD_RATE_LIMIT")
     client = signed_in(media_app, world.a.emp1)
     assert [ask_slot(client).status_code for _ in range(3)] == [200, 200, 429]
     assert ask_slot(signed_in(media_app, world.a.emp2)).status_code == 200

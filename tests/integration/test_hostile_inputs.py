@@ -192,7 +192,8 @@ def _names(spec, method, world):
 def hostile_world(database_url, tmp_path_factory):
     """One app and business for the module: a shift with a pending request and a proof, each role's session."""
     app = make_app(database_url, tmp_path_factory.mktemp("hostile"), LOGIN_RATE_LIMIT="100000 per minute",
-                   MEDIA_DIRECT_UPLOAD=True, MEDIA_UPLOAD_SLOT_RATE_LIMIT="100000 per minute")
+                   MEDIA_DIRECT_UPLOAD=True, MEDIA_UPLOAD_RATE_LIMIT="100000 per minute",
+                   INVITATION_RATE_LIMIT="100000 per minute", INVITATION_RESEND_RATE_LIMIT="100000 per minute")
     app.test_client_class = IsolatedClient
     with app.app_context():
         world = World(Factory())

@@ -3,7 +3,7 @@ import pytest
 
 from portal.extensions import db
 from portal.models import AuditEvent, OutboxMail, User
-from tests.conftest import PASSWORD, Auth, csrf_token_from
+from tests.conftest import PASSWORD, Auth, IsolatedClient, csrf_token_from, make_app
 from tests.smtp_server import html_of, link_in, text_of
 
 
@@ -144,3 +144,29 @@ def test_the_staff_list_shows_role_status_and_last_sign_in(client, auth, world, 
     assert world.b.emp1.display_name not in page
     owner_row = page.split(f'id="person-{world.a.owner.id}"')[1].split("</tr>")[0]
     assert "Owner" in owner_row and "—" not in owner_row  # signed in just now
+
+
+@pytest.mark.settings(INVITATION_RATE_LIMIT="3 per hour", INVITATION_RESEND_RATE_LIMIT="2 per hour")
+def test_invitations_from_the_staff_page_are_counted_per_sender_and_resends_per_person(database_url, tmp_path,
+                                                                                         world, request):
+    app = make_app(database_url, tmp_path, **request.node.get_closest_marker("settings").kwargs)
+    app.test_client_class = IsolatedClient
+    manager, owner = app.test_client(), app.test_client()
+    Auth(manager).login(world.a.manager)
+    Auth(owner).login(world.a.owner)
+    codes = [_post(manager, "/staff/invite", name=f"Guest {n}", email=f"guest{n}@example.com", role="employee",
+                   language="en").status_code for n in range(3)]
+    assert codes == [303] * 3
+    refused = _post(manager, "/staff/invite", name="Lena", email="lena@example.com", role="employee", language="en")
+    assert refused.status_code == 429 and 0 < int(refused.headers["Retry-After"]) <= 3600
+    page = refused.get_data(as_text=True)
+    assert "Too many invitations sent in a short time." in page and 'value="lena@example.com"' in page
+    with app.app_context():
+        assert not User.query.filter_by(email="lena@example.com").first()  # nothing half-done
+        guest = User.query.filter_by(email="guest0@example.com").one()
+        assert _post(owner, f"/staff/{guest.id}/resend").status_code == 303  # another sender's own allowance
+        assert _post(owner, f"/staff/{guest.id}/resend").status_code == 303
+        third = _post(owner, f"/staff/{guest.id}/resend")
+        assert third.status_code == 303 and "Too many invitations" in owner.get("/staff/").get_data(as_text=True)
+        mails = OutboxMail.query.filter_by(to_address="guest0@example.com").count()
+        assert mails == 3  # the invitation and two resends
