@@ -212,7 +212,9 @@ def _vp8x(extended, has_icc, orientation):
 
 def canonical_webp(data, orientation=1):
     """The WebP's image, alpha and ICC chunks inside a RIFF of the right length; no XMP or frames, and EXIF only
-    as an orientation-only chunk after the image, flagged in VP8X."""
+    as an orientation-only chunk after the image, flagged in VP8X. Exactly one image: a second image chunk (libwebp
+    shows only the first, so a second picture would pass unseen) or any kept chunk twice is refused, and a file in
+    the simple layout keeps its image chunk alone (alpha and ICC chunks count only in the extended one)."""
     if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
         raise ContainerError("not a WebP")
     end = 8 + struct.unpack("<I", data[4:8])[0]
@@ -229,9 +231,15 @@ def canonical_webp(data, orientation=1):
         if kind in WEBP_KEEP:
             chunks.append((kind, data[pos + 8:stop]))
         pos = stop + (size & 1)
-    if not any(kind in (b"VP8 ", b"VP8L") for kind, _ in chunks):
+    kinds = [kind for kind, _ in chunks]
+    images = sum(kind in (b"VP8 ", b"VP8L") for kind in kinds)
+    if images == 0:
         raise ContainerError("no image data")
+    if images > 1 or len(set(kinds)) < len(kinds):
+        raise ContainerError("more than one image, or a chunk twice")
     extended = next((payload for kind, payload in chunks if kind == b"VP8X"), None)
+    if extended is None:
+        chunks = [chunk for chunk in chunks if chunk[0] in (b"VP8 ", b"VP8L")]
     if extended is not None:  # EXIF lives only in the extended layout, so a simple file has no orientation
         has_icc = any(kind == b"ICCP" for kind, _ in chunks)
         exif = [(b"EXIF", orientation_exif(orientation)[6:])] if orientation != 1 else []

@@ -156,3 +156,53 @@ def test_a_png_whose_pixel_data_is_broken_under_good_checksums_is_refused():
     with pytest.raises(images.ValidationError) as refused:
         images.prepare(bytes(data), "image/png")
     assert refused.value.code == "image"
+
+
+def _riff(parts):
+    body = b"".join(kind + struct.pack("<I", len(payload)) + payload + b"\x00" * (len(payload) & 1)
+                    for kind, payload in parts)
+    return b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WEBP" + body
+
+
+def _hidden_picture(lossless):
+    """A second WebP bitstream with text drawn in it, to hide behind the first."""
+    from PIL import ImageDraw
+
+    image = Image.new("RGB", (64, 48), (0, 0, 255))
+    ImageDraw.Draw(image).text((2, 2), "HIDDEN", fill=(255, 255, 255))
+    buffer = io.BytesIO()
+    image.save(buffer, "WEBP", lossless=lossless, quality=80)
+    return [chunk for chunk in chunks(buffer.getvalue()) if chunk[0] in (b"VP8 ", b"VP8L")][0]
+
+
+@pytest.mark.parametrize("case", ["webp_lossy", "webp_lossless", "webp_lossy_alpha", "webp_lossy_icc"])
+@pytest.mark.parametrize("second", ["lossy", "lossless"])
+def test_a_webp_with_a_second_picture_behind_the_first_is_refused(case, second):
+    sent = chunks(CASES[case](1))
+    hidden = _hidden_picture(second == "lossless")
+    image_at = next(i for i, (kind, _) in enumerate(sent) if kind in (b"VP8 ", b"VP8L"))
+    extended = sent[:image_at + 1] + [hidden] + sent[image_at + 1:]
+    simple = [sent[image_at], hidden]  # the simple layout: image chunks only, no VP8X
+    for parts in (extended, simple):
+        with pytest.raises(containers.ContainerError):
+            containers.canonical_webp(_riff(parts), 1)
+
+
+@pytest.mark.parametrize("kind", [b"ICCP", b"ALPH", b"VP8X"])
+def test_a_webp_chunk_given_twice_is_refused(kind):
+    buffer = io.BytesIO()
+    Image.new("RGBA", (64, 48), (255, 0, 0, 128)).save(buffer, "WEBP", quality=80, icc_profile=SRGB)
+    sent = chunks(buffer.getvalue())  # VP8X, ICCP, ALPH, VP8
+    twice = next(chunk for chunk in sent if chunk[0] == kind)
+    with pytest.raises(containers.ContainerError):
+        containers.canonical_webp(_riff([twice, *sent]), 1)
+
+
+def test_a_simple_webp_keeps_its_image_chunk_alone():
+    sent = chunks(webp(1, lossless=False))
+    image = next(chunk for chunk in sent if chunk[0] in (b"VP8 ", b"VP8L"))
+    carried = (b"ICCP", b"carried text " * 40)  # ignored by decoders without VP8X: a place to smuggle bytes
+    stored = containers.canonical_webp(_riff([carried, image, (b"ALPH", b"\x00" * 33)]), 1)
+    assert chunks(stored) == [image]
+    with Image.open(io.BytesIO(stored)) as opened:
+        opened.load()
