@@ -5,6 +5,7 @@ from flask_login import current_user
 from werkzeug.exceptions import TooManyRequests
 
 from ..accounts import links, people
+from ..mail import after_response
 from ..web.htmx import FORM_ERROR
 from ..web.request_data import request_source
 from ..web.people_forms import ForgotPasswordForm, SetPasswordForm
@@ -28,7 +29,10 @@ def forgot_password():
     except ThrottleUnavailableError:
         current_app.logger.exception("password reset counters unavailable")
         abort(503)
-    people.request_password_reset(email, source=request_source())
+    source = request_source()
+    # after the response: whether the address has an account (a lookup, two mail templates, an audit row and a
+    # commit, or nothing) must not show in how long the answer takes
+    after_response(lambda: people.request_password_reset(email, source=source))
     flash(_("If an account uses this address, a link to set a new password is on its way. It works for "
             "%(minutes)s minutes.", minutes=current_app.config["PASSWORD_RESET_LINK_MINUTES"]), "info")
     return redirect(url_for("auth.login"), code=303)

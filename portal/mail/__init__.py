@@ -3,12 +3,22 @@
 `outbox.queue()` renders a message in its recipient's language and adds it to the caller's session; the caller
 commits. A request that queued mail sends what is due once its response is on the wire (so the person does not
 wait for the mail server), a queue worker's job once it has committed, and `flask mail send-pending` retries what an outage left behind, with backoff.
+
+A request may also leave work for after its response (`after_response`): work whose cost must not show in the
+answer's timing, such as looking up whether an address has an account before mailing it a link.
 """
 from flask import g, request
 
 from . import sender
 
 QUEUED = "portal.mail_queued"  # the WSGI environ key by which a request tells SendAfterResponse to send
+AFTER = "portal.after_response"  # ... and the work it left for after its response
+
+
+def after_response(work):
+    """Run work() once this request's response is on the wire, in a request context made from the same environ
+    (so links name the same address), then send the mail it queued; a failure is logged, never answered."""
+    g.setdefault("after_response", []).append(work)
 
 
 def init_app(app):
@@ -21,6 +31,8 @@ def init_app(app):
 def _mark_queued(response):
     if g.pop("mail_queued", False):
         request.environ[QUEUED] = True
+    if "after_response" in g:
+        request.environ[AFTER] = g.pop("after_response")
     return response
 
 
@@ -40,9 +52,10 @@ class SendAfterResponse:
 
     def __call__(self, environ, start_response):
         body = self.wsgi_app(environ, start_response)
-        if not environ.pop(QUEUED, False):
+        queued, work = environ.pop(QUEUED, False), environ.pop(AFTER, ())
+        if not queued and not work:
             return body
-        return _BodyThenSend(body, lambda: _send_due(self.app))
+        return _BodyThenSend(body, lambda: _after(self.app, environ, work, queued))
 
 
 class _BodyThenSend:
@@ -72,6 +85,18 @@ class _BodyThenSend:
 def send_queued(app):
     """Outside a request (a queue worker's job): send now what the job queued and committed."""
     if g.pop("mail_queued", False):
+        _send_due(app)
+
+
+def _after(app, environ, work, queued):
+    for item in work:
+        with app.request_context(environ):
+            try:
+                item()
+            except Exception:  # noqa: BLE001  (the response is gone: nobody to answer)
+                app.logger.exception("work after the response failed")
+            queued = g.pop("mail_queued", False) or queued
+    if queued:
         _send_due(app)
 
 
