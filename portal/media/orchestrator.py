@@ -40,6 +40,9 @@ class Upload:
 # An upload that started just before its slot's policy expired may end a little later; the slot still takes it in
 # (and verify leaves its object alone) this much longer.
 SLOT_FINISH_GRACE = timedelta(minutes=5)
+# AWS S3 refuses a put whose user metadata (names with their x-amz-meta- prefix, and values, in UTF-8 bytes) is over
+# 2 KB: a file's original name, percent-encoded there, is cut to fit (the row keeps it whole).
+METADATA_BYTES = 2048
 
 
 EXPIRED = _l("This file waited too long to be checked and was not kept. Please send it again.")
@@ -223,6 +226,18 @@ class Promotion(_Puts):
         return self._futures[0].result()
 
 
+def _quoted_within(text, room):
+    """text percent-encoded, cut at a character so that it takes at most room bytes."""
+    quoted, used = [], 0
+    for character in text:
+        piece = quote(character, safe="")
+        if used + len(piece) > room:
+            break
+        quoted.append(piece)
+        used += len(piece)
+    return "".join(quoted)
+
+
 class MediaOrchestrator:
     """Stores and serves media for any context (shift cancellations now; tasks and incidents later)."""
 
@@ -383,15 +398,18 @@ class MediaOrchestrator:
         return promotion
 
     def _metadata(self, row):
-        return {
+        metadata = {
             "mime": row.content_type,
             "uploaded-at": row.created_at.isoformat(),
             "uploader-role": row.uploader_role,
             "uploader-id": str(row.uploaded_by_id),
             "shift-id": str(row.shift_id or ""),
             "sha256": row.sha256,
-            "original-filename": quote(row.original_filename, safe=""),
         }
+        room = METADATA_BYTES - sum(len(f"x-amz-meta-{name}") + len(value.encode())
+                                    for name, value in {**metadata, "original-filename": ""}.items())
+        metadata["original-filename"] = _quoted_within(row.original_filename, room)
+        return metadata
 
     def mark_ready(self, row, stored, *, source=None):
         """Claim the processing row as ready with its stored file's version and write its audit event (not
