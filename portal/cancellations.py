@@ -14,7 +14,7 @@ from . import audit, jobs, metrics
 from .audit import RequestInfo
 from .extensions import db
 from .mail import messages
-from .media import orchestrator
+from .media import images, orchestrator
 from .media.validation import ValidationError
 from .models import MediaObject, Shift, ShiftCancellation, utcnow
 
@@ -160,15 +160,33 @@ def process_proof(media_id, origin=None):
         _process(media, row, RequestInfo(**origin) if origin else None)
 
 
+def refuse_unreadable(media_id, origin=None):
+    """What follows when every try of a proof's job ended its process (a decoder crashed on the file, or ran out
+    of the work-horse's memory): the file is refused as unreadable, so the employee sends another instead of
+    watching "checking the file" for ever, and `verify --fix` does not queue the same crash again."""
+    row = db.session.get(MediaObject, media_id)
+    if row is None or row.status != "processing" or row.purged_at is not None:
+        return
+    _refuse(orchestrator(), row, ValidationError(images.UNREADABLE, code="unreadable"),
+            RequestInfo(**origin) if origin else None)
+
+
+process_proof.after_last_crash = "portal.cancellations.refuse_unreadable"
+
+
+def _refuse(media, row, error, source):
+    refused = media.refuse(row, error, source=source)
+    db.session.commit()
+    if refused and error.code != "expired":  # an expired file has no incoming object left to drop
+        media.drop_incoming(row)
+
+
 def _process(media, row, source):
     try:
         promotion = media.promote(row, media.process(row))  # a StorageError fails the job; the queue retries it
     except ValidationError as error:
         db.session.rollback()  # promote set the row's stored type and sizes before the decode refused the file
-        refused = media.refuse(row, error, source=source)
-        db.session.commit()
-        if refused and error.code != "expired":  # an expired file has no incoming object left to drop
-            media.drop_incoming(row)
+        _refuse(media, row, error, source)
         return
     except BaseException:
         db.session.rollback()  # the values promote set on the row are not the row's

@@ -107,6 +107,8 @@ def queue_settings():
         # a worker's CPU priority below the web's (Unix nice, 0-19): where both share a machine, pages and uploads
         # answer first and thumbnails wait a little; 0 keeps the worker at the web's priority
         "QUEUE_WORKER_NICE": _env_int("QUEUE_WORKER_NICE", 10, 0, 19),
+        # the memory each forked work-horse may write to (RLIMIT_DATA), in MB; 0: no ceiling (portal/jobs.py)
+        "QUEUE_HORSE_MEMORY_MB": _env_int("QUEUE_HORSE_MEMORY_MB", 1024, 0),
     }
 
 

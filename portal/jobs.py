@@ -7,6 +7,7 @@ libheif) ends one job's process, never the worker or a web worker, and RQ retrie
 import importlib
 import logging
 import os
+import resource
 from contextlib import contextmanager
 
 import click
@@ -130,17 +131,59 @@ def _run_then_mail(job, args):
     return result
 
 
+def limit_memory(limit):
+    """Lower this process's data ceiling to limit bytes (never above a hard limit set from outside).
+
+    RLIMIT_DATA, not RLIMIT_AS: it counts what the process writes to (heap, anonymous maps, thread stacks), not
+    address space only reserved, so an allocator's reservations or threads' malloc arenas do not spend it. A
+    decoder asking for more gets an allocation failure (MemoryError in Python, bad_alloc in qpdf) instead of
+    the machine's OOM killer choosing a victim."""
+    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    resource.setrlimit(resource.RLIMIT_DATA, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
+
+
+def _worker_class(memory_limit):
+    """RQ's Worker, whose forked work-horses each run under the memory ceiling (the worker itself does not), and
+    which queues a job's follow-up when every try of the job ended its work-horse."""
+    from rq import Worker
+
+    class PortalWorker(Worker):
+        def main_work_horse(self, job, queue):
+            if memory_limit:
+                limit_memory(memory_limit)
+            super().main_work_horse(job, queue)
+
+        def handle_work_horse_killed(self, job, retpid, ret_val, rusage):
+            super().handle_work_horse_killed(job, retpid, ret_val, rusage)
+            if not job.should_retry:  # the last try ended its process too
+                after_last_crash(job.args)
+
+    return PortalWorker
+
+
+def after_last_crash(job_args):
+    """Every try of a job ended its work-horse (a decoder crashing on its input, say; a Python error would have
+    been caught): queue the job function's `after_last_crash`, a dotted path, with the same arguments, so what the
+    job was for does not wait for ever. Queued, not run here: the worker opens no connection its forks inherit."""
+    path, *args = job_args
+    module, name = path.rsplit(".", 1)
+    follow_up = getattr(getattr(importlib.import_module(module), name), "after_last_crash", None)
+    if follow_up is not None:
+        log.warning("job %s%r ended its work-horse on every try; queued %s", path, tuple(args), follow_up)
+        enqueue(follow_up, *args)
+
+
 @queue_cli.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 def worker_command(burst):
-    """Process jobs from the queue, one forked work-horse per job, retrying failed ones."""
-    from rq import Worker
-
+    """Process jobs from the queue, one forked work-horse per job (each under QUEUE_HORSE_MEMORY_MB), retrying
+    failed ones."""
     from .extensions import db
 
     rq_queue = queue()
     if rq_queue is None:
         raise click.ClickException("REDIS_URL is not set: jobs run inline in the web process; no worker is needed.")
+    memory_limit = current_app.config["QUEUE_HORSE_MEMORY_MB"] * 1024 * 1024  # a job's peak is tens of MB
     import pikepdf  # noqa: F401  (loaded once here, not in every forked work-horse)
     import pypdfium2  # noqa: F401
 
@@ -151,5 +194,5 @@ def worker_command(burst):
     niceness = current_app.config["QUEUE_WORKER_NICE"]
     if niceness:
         os.nice(niceness)  # inherited by every work-horse: the web answers first when both share the CPUs
-    worker = Worker([rq_queue], connection=rq_queue.connection)
+    worker = _worker_class(memory_limit)([rq_queue], connection=rq_queue.connection)
     worker.work(burst=burst, with_scheduler=True, logging_level="INFO")

@@ -28,6 +28,7 @@ ORIENTATION_TAG = 0x0112
 MAX_THUMBNAIL_SOURCE_PIXELS = 50_000_000
 MAX_THUMBNAIL_CONTENT_BYTES = 3 * 1024 * 1024
 THUMBNAIL_RENDER_SECONDS = 0.5
+UNREADABLE = _l("The file could not be read. Please send a new photo or PDF.")
 
 
 @dataclass(frozen=True)
@@ -178,8 +179,7 @@ def refusals(content_type):
         raise ValidationError(_l("The image is damaged or incomplete and cannot be opened."), code="image") from None
     except Exception:  # hostile bytes can upset any decoder: refuse the file, never fail the request
         log.warning("media.prepare failed on a %s file", content_type, exc_info=True)
-        raise ValidationError(_l("The file could not be read. Please send a new photo or PDF."),
-                              code="unreadable") from None
+        raise ValidationError(UNREADABLE, code="unreadable") from None
 
 
 def prepare(data, content_type):

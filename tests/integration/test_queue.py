@@ -321,3 +321,111 @@ def test_a_worker_runs_its_jobs_below_the_webs_cpu_priority(queued):
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     assert int(seen.read_text()) == min(19, os.nice(0) + 7)
+
+
+def record_memory_ceiling(path):
+    """A job for the tests below: write the work-horse's data ceiling and its worker's, from /proc."""
+    import resource
+
+    with open(f"/proc/{os.getppid()}/limits") as limits:
+        worker = next(line for line in limits if line.startswith("Max data size")).split()[3]
+    with open(path, "w") as out:
+        out.write(f"{resource.getrlimit(resource.RLIMIT_DATA)[0]} {worker}")
+
+
+def allocate(megabytes):
+    """A job for the test below: ask for more memory than a work-horse may have, as a decompression bomb would."""
+    return len(bytearray(megabytes * 1024 * 1024))
+
+
+def _worker_env(case, **extra):
+    return dict(os.environ, PORTAL_DOTENV="none", PORTAL_ENV="testing", DATABASE_URL=case.database_url,
+                SECRET_KEY=case.app.config["SECRET_KEY"], MEDIA_STORAGE_PROVIDER="local",
+                MEDIA_LOCAL_ROOT=case.app.config["MEDIA_LOCAL_ROOT"], REDIS_URL=case.redis_url,
+                FLASK_APP="wsgi.py", **extra)
+
+
+def _burst(env):
+    return subprocess.run([os.path.join(os.path.dirname(sys.executable), "flask"), "queue", "worker", "--burst"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("setting,expected", [(None, 1024 * 1024 * 1024), ("256", 256 * 1024 * 1024)])
+def test_a_work_horse_runs_under_a_memory_ceiling_its_worker_does_not_have(queued, setting, expected):
+    """Each forked work-horse lowers its data ceiling to QUEUE_HORSE_MEMORY_MB (1 GiB by default); the worker
+    that forks them, the web and inline jobs keep theirs."""
+    import resource
+
+    from portal import jobs
+
+    seen = queued.tmp_path / "ceiling"
+    before = resource.getrlimit(resource.RLIMIT_DATA)
+    with queued.app.test_request_context():
+        jobs.enqueue("tests.integration.test_queue.record_memory_ceiling", str(seen))
+    env = _worker_env(queued, **({"QUEUE_HORSE_MEMORY_MB": setting} if setting else {}))
+    done = _burst(env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    horse, worker = seen.read_text().split()
+    assert int(horse) == expected and worker == "unlimited"
+    assert resource.getrlimit(resource.RLIMIT_DATA) == before  # this process (the web's side) is untouched
+
+
+def test_a_job_asking_for_more_than_the_ceiling_fails_alone_and_the_worker_goes_on(queued):
+    """A job that would take gigabytes fails with MemoryError in its work-horse (retried, then failed), instead
+    of the machine's memory; the same worker then runs the next job."""
+    from rq.job import Job
+
+    from portal import jobs
+
+    seen = queued.tmp_path / "ceiling"
+    with queued.app.test_request_context():
+        jobs.enqueue("tests.integration.test_queue.allocate", 4096)
+        jobs.enqueue("tests.integration.test_queue.record_memory_ceiling", str(seen))
+    done = _burst(_worker_env(queued, QUEUE_HORSE_MEMORY_MB="512"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert seen.exists()  # the next job ran
+    rq_queue = queued.app.extensions["queue"]
+    [failed] = rq_queue.failed_job_registry.get_job_ids()
+    job = Job.fetch(failed, connection=rq_queue.connection)
+    assert job.args[0] == "tests.integration.test_queue.allocate" and "MemoryError" in job.latest_result().exc_string
+
+
+WORKER_WHOSE_HORSES_ALWAYS_DIE = textwrap.dedent("""
+    import importlib, os, signal
+
+    from portal import cancellations, create_app, jobs
+    from portal.extensions import db
+
+    def dies(media, row, source):  # a decoder crashing on this file, on every try
+        os.kill(os.getpid(), signal.SIGSEGV)
+
+    cancellations._process = dies
+    app = create_app()
+    with app.app_context():
+        queue = app.extensions["queue"]
+        db.engine.dispose()
+        jobs._worker_class(0)([queue], connection=queue.connection).work(burst=True, with_scheduler=False)
+""")
+
+
+def test_a_file_that_ends_its_work_horse_on_every_try_is_refused_so_it_can_be_sent_again(queued):
+    from rq.job import Job
+
+    response = _send(queued, (io.BytesIO(jpeg_bytes()), "photo.jpg"))
+    assert response.status_code == 302
+    [row] = _rows()
+    incoming = row.incoming_key
+    db.session.close()
+    done = subprocess.run([sys.executable, "-c", WORKER_WHOSE_HORSES_ALWAYS_DIE], cwd=ROOT, text=True,
+                          env=_worker_env(queued, QUEUE_RETRY_DELAYS="0,0"), capture_output=True, timeout=120)
+    assert done.returncode == 0 and "ended its work-horse on every try" in done.stderr, done.stderr[-3000:]
+    rq_queue = queued.app.extensions["queue"]
+    [failed] = rq_queue.failed_job_registry.get_job_ids()  # the first try and both retries ended their process
+    job = Job.fetch(failed, connection=rq_queue.connection)
+    assert job.args[0] == "portal.cancellations.process_proof" and job.retries_left == 0
+    assert "terminated unexpectedly" in job.latest_result().exc_string
+    [row] = _rows()
+    assert (row.status, row.refusal_code) == ("refused", "unreadable"), done.stderr[-3000:]
+    assert incoming not in _objects(queued)  # nothing left for verify --fix to queue again
+    page = queued.client.get("/cancellations/").get_data(as_text=True)
+    assert "replace-proof" in page  # the employee can send another file in its place
