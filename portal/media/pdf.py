@@ -9,6 +9,7 @@ import re
 import zlib
 from collections import Counter
 from dataclasses import dataclass
+from decimal import Decimal
 
 import pikepdf
 from pikepdf import settings as qpdf_settings
@@ -397,12 +398,23 @@ def _string_codes(operands):
             yield from (bytes(item) for item in operand if isinstance(item, pikepdf.String))
 
 
+def _dimension(value):
+    """A width or height as PDFium reads it: an integer, or a real (35000.0, which pikepdf gives as a Decimal)
+    taken as its whole part; anything else is 0."""
+    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        try:
+            return max(0, int(value))
+        except (ValueError, OverflowError):  # NaN or infinity
+            return 0
+    return 0
+
+
 def _inline_pixels(operands):
     """Width x height of an inline image, from its dictionary's operands (/W 10 /H 20 ...)."""
     entries = dict(zip(operands[::2], operands[1::2]))
-    size = [entries.get(pikepdf.Name(key)) or entries.get(pikepdf.Name(short)) for key, short in
-            (("/Width", "/W"), ("/Height", "/H"))]
-    return int(size[0]) * int(size[1]) if all(isinstance(v, int) for v in size) else 0
+    width, height = (_dimension(entries.get(pikepdf.Name(key), entries.get(pikepdf.Name(short))))
+                     for key, short in (("/Width", "/W"), ("/Height", "/H")))
+    return width * height
 
 
 def _uses(content, streams):
@@ -449,9 +461,7 @@ def _image_pixels(image):
     pixels = 0
     for item in (image, image.get("/SMask"), image.get("/Mask")):
         if isinstance(item, pikepdf.Stream):
-            width, height = item.get("/Width", 0), item.get("/Height", 0)
-            if isinstance(width, int) and isinstance(height, int):
-                pixels += max(0, int(width)) * max(0, int(height))
+            pixels += _dimension(item.get("/Width", 0)) * _dimension(item.get("/Height", 0))
     return pixels
 
 
@@ -478,6 +488,7 @@ class _PageCounter:
         self.content = 0
         self.pixels = 0
         self.uses = {}  # per stream, parsed once however often it is drawn
+        self.sizes = {}  # per stream: (decoded size, the limit it was measured within)
         self.visits = 0
 
     @property
@@ -488,10 +499,16 @@ class _PageCounter:
         self.content = self.limit + 1
 
     def measure(self, streams, times):
-        """Count the decoded bytes of streams drawn `times` times; True while within the budget."""
+        """Count the decoded bytes of streams drawn `times` times; True while within the budget. Each stream is
+        decoded once however many times and from however many places it is drawn (a stream that decodes to
+        nothing could otherwise be inflated again on every visit)."""
         for stream in streams:
             left = (self.limit - self.content) // times
-            self.content += _decoded_size(stream, left) * times
+            cached = self.sizes.get(stream.objgen)
+            if cached is None or (cached[0] > cached[1] and left > cached[1]):  # only known to pass a lower limit
+                cached = self.sizes[stream.objgen] = (_decoded_size(stream, left), left)
+            size, within = cached
+            self.content += (size if size <= within else left + 1) * times
             if self.over:
                 return False
         return True

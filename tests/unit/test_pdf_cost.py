@@ -165,3 +165,36 @@ def test_an_image_drawn_many_times_counts_its_pixels_each_time(opened):
     _page(document, b"q 612 0 0 792 0 0 cm /Im0 Do Q\n" * 20, XObject=Dictionary(Im0=document.make_indirect(image)))
     cost = pdf.first_page_cost(_save(document), images.MAX_THUMBNAIL_CONTENT_BYTES)
     assert cost.image_pixels == 20 * 2000 * 2000 > images.MAX_THUMBNAIL_SOURCE_PIXELS
+
+
+@pytest.mark.parametrize("written", ["35000", "35000.0", "35000.75"], ids=["integer", "real", "fraction"])
+def test_an_image_size_written_as_a_real_counts_as_pdfium_reads_it(written, opened):
+    # PDFium takes a real width as its whole part; pikepdf gives it as a Decimal, once counted as 0 pixels
+    size = pikepdf.Object.parse(written.encode())
+    document = pikepdf.new()
+    image = pikepdf.Stream(document, zlib.compress(b"\x00" * 64, 9))
+    image.stream_dict = Dictionary(Type=Name.XObject, Subtype=Name.Image, Width=size, Height=size,
+                                   BitsPerComponent=1, ColorSpace=Name.DeviceGray, Filter=Name.FlateDecode)
+    _page(document, b"q 612 0 0 792 0 0 cm /Im0 Do Q\n", XObject=Dictionary(Im0=document.make_indirect(image)))
+    inline = pikepdf.new()
+    _page(inline, b"q 612 0 0 792 0 0 cm BI /W " + written.encode() + b" /H " + written.encode()
+          + b" /BPC 1 /CS /G ID \x00\x00 EI Q\n")
+    for data in (_save(document), _save(inline)):
+        assert pdf.first_page_cost(data, images.MAX_THUMBNAIL_CONTENT_BYTES).image_pixels == 35000 * 35000
+        assert images.pdf_thumbnail(data) == images.placeholder_thumbnail("PDF")
+    assert opened == []
+
+
+def test_a_stream_drawn_from_many_places_is_decoded_once(monkeypatch):
+    # a form without resources of its own, drawn from 200 forms, was inflated again on each of its 200 visits
+    document = pikepdf.new()
+    shared = _form(document, b"0 0 1 1 re f\n")
+    owners = {f"F{n}": _form(document, b"/X Do\n", XObject=Dictionary(X=shared)) for n in range(200)}
+    _page(document, b"".join(f"/F{n} Do\n".encode() for n in range(200)), XObject=Dictionary(**owners))
+    measured = []
+    real = pdf._decoded_size
+    monkeypatch.setattr(pdf, "_decoded_size", lambda stream, limit: measured.append(stream.objgen) or
+                        real(stream, limit))
+    pdf.first_page_cost(_save(document), images.MAX_THUMBNAIL_CONTENT_BYTES)
+    assert measured.count(shared.objgen) == 1
+    assert len(measured) == len(set(measured))  # no stream measured twice
