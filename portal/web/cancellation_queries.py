@@ -60,11 +60,13 @@ def filtered_cancellations(form):
     return page
 
 
-def pending_to_decide(owner_id, limit=10):
-    """The business's pending requests, the soonest shift first (the most urgent decision), and how many there are."""
+def pending_to_decide(owner_id, viewer_id, limit=10):
+    """The business's pending requests the viewer may decide (not their own), the soonest shift first (the most
+    urgent decision), and how many there are."""
     query = db.select(ShiftCancellation).where(ShiftCancellation.owner_id == owner_id,
                                                ShiftCancellation.status == "pending",
-                                               ShiftCancellation.submitted_at.is_not(None))
+                                               ShiftCancellation.submitted_at.is_not(None),
+                                               ShiftCancellation.employee_id != viewer_id)
     first = db.session.execute(_with_details(
         query.join(ShiftCancellation.shift).order_by(Shift.starts_at, ShiftCancellation.id).limit(limit)
     )).scalars().all()

@@ -149,7 +149,7 @@ def create():
     try:
         validated, refused = _check_files(uploaded_files("proofs"))
     except quotas.QuotaExceededError as error:
-        return _retry_later(_employee_page(form, [("", _too_many_uploads())], shifts=shifts), error)
+        return _retry_later(_employee_page(form, [("", _too_many_uploads())], 429, shifts=shifts), error)
     if form.validate_on_submit() and form.shift_id.data not in {shift.id for shift in shifts}:
         form.shift_id.errors.append(_stale_shift_message(form.shift_id.data))
     if form.errors or refused:

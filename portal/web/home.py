@@ -25,7 +25,7 @@ def index():
                Shift.starts_at < day_start(today, tz, plus_days=1))
         .order_by(Shift.starts_at)
     ).scalars().all()
-    pending, pending_total = pending_to_decide(current_user.owner_id)
+    pending, pending_total = pending_to_decide(current_user.owner_id, current_user.id)
     return render_template("home/team.html", shifts=shifts, today=day_start(today, tz), pending=pending,
                            pending_total=pending_total)
 

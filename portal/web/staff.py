@@ -52,7 +52,7 @@ def invite():
     if not form.validate_on_submit():
         return _page(form, FORM_ERROR)
     try:
-        quotas.spend("invitations", current_user.id)  # each one mails someone: a stolen session is no mail cannon
+        quotas.check("invitations", current_user.id)  # each one mails someone: a stolen session is no mail cannon
     except quotas.QuotaExceededError as error:
         form.email.errors.append(_too_many_invitations())
         body, _status = _page(form)
@@ -66,6 +66,7 @@ def invite():
     except people.EmailTakenError:
         form.email.errors.append(_("Someone already has an account with this email."))
         return _page(form, FORM_ERROR)
+    quotas.count("invitations", current_user.id)  # counted once the mail is queued
     flash(_("%(name)s is invited: the link to choose a password is on its way to %(email)s.",
             name=person.display_name, email=person.email), "info")
     return redirect(url_for("staff.index"), code=303)
@@ -98,9 +99,11 @@ def resend(user_id):
 
 
 def _resend_within_quota(person, *, actor, source):
-    quotas.spend("invitation-resends", person.id)  # one inbox is not filled with links
-    quotas.spend("invitations", actor.id)
-    people.resend_invitation(person, actor=actor, source=source)
+    quotas.check("invitation-resends", person.id)  # one inbox is not filled with links
+    quotas.check("invitations", actor.id)
+    people.resend_invitation(person, actor=actor, source=source)  # refused resends count nothing
+    quotas.count("invitation-resends", person.id)
+    quotas.count("invitations", actor.id)
 
 
 def _too_many_invitations():

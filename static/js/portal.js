@@ -3,10 +3,10 @@
 (function () {
   "use strict";
 
-  // Our error answers carry a fragment meant for the page: form errors (422), already decided (409), store
-  // down (503); the rest (400 expired form, 403, 404, 413 too large, 500) are retargeted by the server to
-  // the page's message area. Let htmx swap them instead of dropping them.
-  var SWAP_ON_ERROR = [400, 403, 404, 409, 413, 422, 500, 503];
+  // Our error answers carry a fragment meant for the page: form errors (422), already decided (409), too many
+  // uploads lately (429), store down (503); the rest (400 expired form, 403, 404, 413 too large, 500) are
+  // retargeted by the server to the page's message area. Let htmx swap them instead of dropping them.
+  var SWAP_ON_ERROR = [400, 403, 404, 409, 413, 422, 429, 500, 503];
   document.addEventListener("htmx:beforeSwap", function (event) {
     if (SWAP_ON_ERROR.indexOf(event.detail.xhr.status) !== -1) {
       event.detail.shouldSwap = true;

@@ -68,6 +68,12 @@ def test_files_sent_through_the_form_count_against_the_persons_upload_allowance(
     page = _post(client, "/cancellations/", shift_id=later.id, reason="Температура 39",
                  proofs=[(io.BytesIO(jpeg_bytes()), "e.jpg"), (io.BytesIO(jpeg_bytes()), "f.jpg")])
     assert page.status_code == 429 and "Температура 39" in page.get_data(as_text=True)
+    # htmx swaps the form's feedback alone (static/js/portal.js swaps a 429), the typed reason stays in place
+    block = _post(client, "/cancellations/", htmx=True, shift_id=later.id, reason="Температура 39",
+                  proofs=[(io.BytesIO(jpeg_bytes()), "e.jpg"), (io.BytesIO(jpeg_bytes()), "f.jpg")])
+    body = block.get_data(as_text=True)
+    assert block.status_code == 429 and body.strip().startswith('<div id="form-feedback"') and "<html" not in body
+    assert "Too many uploads in a short time." in body
     assert _counts() == before and _objects() == objects
     assert _post(client, f"/cancellations/{cancellation.id}/proofs", htmx=True,
                  proofs=(io.BytesIO(jpeg_bytes()), "g.jpg")).status_code == 200  # one more still fits
@@ -361,6 +367,7 @@ def test_an_employee_promoted_to_manager_cannot_decide_their_own_request(app, cl
     assert owner.post(f"/staff/{proofs.a.emp1.id}/role", data={"csrf_token": token, "role": "manager"}).status_code \
         == 303
     auth.login(proofs.a.emp1)  # now a manager, with their request still pending
+    assert f'id="cancellation-{proofs.a.cancellation.id}"' not in client.get("/").get_data(as_text=True)
     page = client.get("/cancellations/").get_data(as_text=True)
     assert "This is your own request: another manager or the owner decides it." in page
     assert f'action="/cancellations/{proofs.a.cancellation.id}/decide"' not in page
@@ -374,6 +381,7 @@ def test_an_employee_promoted_to_manager_cannot_decide_their_own_request(app, cl
     # another manager still decides it
     auth.logout()
     auth.login(proofs.a.manager)
+    assert f'id="cancellation-{proofs.a.cancellation.id}"' in client.get("/").get_data(as_text=True)
     assert _post(client, f"/cancellations/{proofs.a.cancellation.id}/decide", htmx=True,
                  decision=decision).status_code == 200
 

@@ -152,6 +152,8 @@ def test_invitations_from_the_staff_page_are_counted_per_sender_and_resends_per_
     app = make_app(database_url, tmp_path, **request.node.get_closest_marker("settings").kwargs)
     app.test_client_class = IsolatedClient
     manager, owner = app.test_client(), app.test_client()
+    for client in (manager, owner):
+        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     Auth(manager).login(world.a.manager)
     Auth(owner).login(world.a.owner)
     codes = [_post(manager, "/staff/invite", name=f"Guest {n}", email=f"guest{n}@example.com", role="employee",
@@ -170,3 +172,28 @@ def test_invitations_from_the_staff_page_are_counted_per_sender_and_resends_per_
         assert third.status_code == 303 and "Too many invitations" in owner.get("/staff/").get_data(as_text=True)
         mails = OutboxMail.query.filter_by(to_address="guest0@example.com").count()
         assert mails == 3  # the invitation and two resends
+
+
+@pytest.mark.settings(INVITATION_RATE_LIMIT="2 per hour", INVITATION_RESEND_RATE_LIMIT="1 per hour")
+def test_refused_invitations_and_resends_spend_no_allowance(database_url, tmp_path, world, request):
+    app = make_app(database_url, tmp_path, **request.node.get_closest_marker("settings").kwargs)
+    app.test_client_class = IsolatedClient
+    manager, owner = app.test_client(), app.test_client()
+    for client in (manager, owner):
+        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    Auth(manager).login(world.a.manager)
+    Auth(owner).login(world.a.owner)
+    for _ in range(3):  # a taken address is refused, and costs nothing
+        assert _post(manager, "/staff/invite", name="Again", email=world.a.emp1.email, role="employee",
+                     language="en").status_code == 422
+    assert _post(owner, "/staff/invite", name="Mira", email="mira@example.com", role="manager",
+                 language="en").status_code == 303
+    with app.app_context():
+        invited_manager = User.query.filter_by(email="mira@example.com").one()
+    for _ in range(3):  # a manager may not resend a manager's invitation: refused, and it costs Mira nothing
+        assert _post(manager, f"/staff/{invited_manager.id}/resend").status_code == 403
+    assert _post(owner, f"/staff/{invited_manager.id}/resend").status_code == 303
+    assert "A new invitation link is on its way to Mira." in owner.get("/staff/").get_data(as_text=True)
+    codes = [_post(manager, "/staff/invite", name=f"Guest {n}", email=f"guest{n}@example.com", role="employee",
+                   language="en").status_code for n in range(3)]
+    assert codes == [303, 303, 429]  # the manager's two
