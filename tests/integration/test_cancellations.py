@@ -79,6 +79,18 @@ def test_files_sent_through_the_form_count_against_the_persons_upload_allowance(
                  proofs=(io.BytesIO(jpeg_bytes()), "g.jpg")).status_code == 200  # one more still fits
 
 
+def test_an_unreachable_allowance_store_lets_the_upload_through(app, client, auth, world, caplog):
+    # the allowance brakes abuse; its counters being down must not stop a sick note (sign-in fails closed instead)
+    app.extensions["quotas"]["uploads"].__init__("redis://127.0.0.1:1/0?socket_connect_timeout=1", "1 per hour",
+                                                 "uploads", "MEDIA_UPLOAD_RATE_LIMIT")
+    auth.login(world.a.emp1)
+    sent = _post(client, "/cancellations/", shift_id=world.a.shift1.id, reason="Грипп",
+                 proofs=[(io.BytesIO(jpeg_bytes()), "a.jpg"), (io.BytesIO(pdf_bytes()), "b.pdf")])
+    assert sent.status_code == 302
+    assert db.session.execute(db.select(ShiftCancellation)).scalar_one().status == "pending"
+    assert "quota uploads could not be read; allowed" in caplog.text
+
+
 @pytest.mark.parametrize("bad", ["html named jpg", "empty", "pixel flood png"])
 def test_a_file_refused_by_the_request_keeps_the_reason_and_stores_nothing(client, auth, world, bad):
     auth.login(world.a.emp1)
