@@ -146,16 +146,21 @@ def test_the_staff_list_shows_role_status_and_last_sign_in(client, auth, world, 
     assert "Owner" in owner_row and "—" not in owner_row  # signed in just now
 
 
-@pytest.mark.settings(INVITATION_RATE_LIMIT="3 per hour", INVITATION_RESEND_RATE_LIMIT="2 per hour")
-def test_invitations_from_the_staff_page_are_counted_per_sender_and_resends_per_person(database_url, tmp_path,
-                                                                                         world, request):
+@pytest.fixture
+def senders(database_url, tmp_path, world, request):
+    """(app, manager's browser, owner's browser) on an app with the test's `settings` marker, reading English."""
     app = make_app(database_url, tmp_path, **request.node.get_closest_marker("settings").kwargs)
     app.test_client_class = IsolatedClient
     manager, owner = app.test_client(), app.test_client()
-    for client in (manager, owner):
+    for client, person in ((manager, world.a.manager), (owner, world.a.owner)):
         client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    Auth(manager).login(world.a.manager)
-    Auth(owner).login(world.a.owner)
+        Auth(client).login(person)
+    return app, manager, owner
+
+
+@pytest.mark.settings(INVITATION_RATE_LIMIT="3 per hour", INVITATION_RESEND_RATE_LIMIT="2 per hour")
+def test_invitations_from_the_staff_page_are_counted_per_sender_and_resends_per_person(senders):
+    app, manager, owner = senders
     codes = [_post(manager, "/staff/invite", name=f"Guest {n}", email=f"guest{n}@example.com", role="employee",
                    language="en").status_code for n in range(3)]
     assert codes == [303] * 3
@@ -175,14 +180,8 @@ def test_invitations_from_the_staff_page_are_counted_per_sender_and_resends_per_
 
 
 @pytest.mark.settings(INVITATION_RATE_LIMIT="2 per hour", INVITATION_RESEND_RATE_LIMIT="1 per hour")
-def test_refused_invitations_and_resends_spend_no_allowance(database_url, tmp_path, world, request):
-    app = make_app(database_url, tmp_path, **request.node.get_closest_marker("settings").kwargs)
-    app.test_client_class = IsolatedClient
-    manager, owner = app.test_client(), app.test_client()
-    for client in (manager, owner):
-        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    Auth(manager).login(world.a.manager)
-    Auth(owner).login(world.a.owner)
+def test_refused_invitations_and_resends_spend_no_allowance(senders, world):
+    app, manager, owner = senders
     for _ in range(3):  # a taken address is refused, and costs nothing
         assert _post(manager, "/staff/invite", name="Again", email=world.a.emp1.email, role="employee",
                      language="en").status_code == 422
