@@ -2,6 +2,7 @@
 from the bucket (slow, exact), and uploads and rejections per day from the daily roll-up."""
 from collections import defaultdict
 from datetime import timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 
@@ -55,9 +56,13 @@ def bucket_figures(storage, owner_id=None):
 
 
 def daily_activity(owner_id=None, days=30, tz=timezone.utc):
-    """For each of the last `days` days up to today in tz (UTC by default): uploads, uploaded bytes and refused
-    files, read from the daily roll-up (media/daily.py: each business's days are its own calendar days)."""
-    last = today_in(tz)
+    """For each of the last `days` days up to today in tz (UTC by default), or up to the business's own today
+    where that is later: uploads, uploaded bytes and refused files, read from the daily roll-up (media/daily.py:
+    each business's days are its own calendar days, so a Moscow business's uploads after 21:00 UTC are already
+    on tomorrow's date, and the series over every business must reach it)."""
+    zones = db.session.execute(db.select(User.timezone).distinct().where(
+        User.role == "owner", *([User.id == owner_id] if owner_id is not None else []))).scalars()
+    last = max([today_in(tz), *(today_in(ZoneInfo(name)) for name in zones)])
     first = last - timedelta(days=days - 1)
     kept = daily.series(owner_id, first, last)
     empty = dict.fromkeys(daily.FIGURES, 0)

@@ -76,6 +76,22 @@ def test_daily_figures_count_uploads_and_rejections(media_app, uploaded):
     assert today["uploads"] == 5 and today["rejections"] == 1 and today["bytes"] > 0
 
 
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Europe/Moscow", "America/Anchorage"])
+def test_the_series_over_every_business_reaches_each_business_s_own_today(media_app, zone):
+    # a business's figures are kept on its own calendar days: east of UTC, its today is UTC's tomorrow for part
+    # of each day (Moscow from 21:00 UTC, Kiritimati from 10:00), and the series once stopped at UTC's today
+    from zoneinfo import ZoneInfo
+
+    from portal.days import today_in
+    from portal.media import daily
+
+    owner = Factory().business("Far East", tz=zone)
+    daily.record_rejection(actor=owner, owner_id=owner.id, detail={"code": "type"})
+    db.session.commit()
+    days = {day["day"]: day for day in stats(media_app)["days"]}
+    assert days[today_in(ZoneInfo(zone)).isoformat()]["rejections"] == 1
+
+
 def test_upload_counters_and_histogram_move(media_app, uploaded):
     text = media_app.test_client().get("/metrics", environ_base={"REMOTE_ADDR": "127.0.0.1"}).get_data(as_text=True)
     assert re.search(r'^portal_uploads_total{result="stored"} [1-9]', text, re.M)
