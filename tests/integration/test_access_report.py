@@ -66,7 +66,7 @@ def test_dates_and_words_follow_the_readers_language(app, proofs):
     a.emp1.language = "ru"
     db.session.add(AuditEvent(owner_id=a.owner.id, actor_id=a.manager.id, actor_role="manager",
                               action="media.download", media_id=a.proof.id, shift_id=a.shift1.id,
-                              at=utcnow().replace(month=3, day=5)))
+                              at=utcnow().replace(month=3, day=5, hour=9)))  # 5 March in every zone of ours
     db.session.commit()
     client = app.test_client()
     Auth(client).login(a.emp1)

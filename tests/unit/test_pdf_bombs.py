@@ -150,7 +150,10 @@ CHECK_IN_A_CHILD = textwrap.dedent("""
         print("stored")
     except pdf.PdfRefused as refused:
         print(refused.finding.kind)
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+    # VmHWM: this process image's own peak (ru_maxrss would also carry the parent's peak from before the exec,
+    # a pytest worker's hundreds of MB late in the suite)
+    with open("/proc/self/status") as status:
+        print(next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) // 1024)
 """)
 
 
