@@ -163,6 +163,9 @@ def _dictionary_findings(dictionary):
             yield "other_file", "/S /Thread /F"  # an article thread in another file opens that file
     if _is_filespec(dictionary) and _names_outside(dictionary):
         yield "other_file", FILESPEC_OUTSIDE
+    base = dictionary.get("/Base")
+    if isinstance(base, pikepdf.String) and _uri_kind(base):
+        yield "uri", "/URI /Base"  # the base a viewer may resolve the document's links against (file:///C:/)
     for key, table in (("/Subtype", FORBIDDEN_SUBTYPES), ("/Type", FORBIDDEN_TYPES)):
         value = dictionary.get(key)
         if isinstance(value, pikepdf.Name) and table.get(str(value)):

@@ -83,3 +83,19 @@ def test_a_file_specification_that_opens_another_file_is_refused(case):
     # form's message
     assert {name: _code(_with(add)) for name, add in ACCEPTED.items()} == dict.fromkeys(ACCEPTED, "stored")
     assert _code(_with(_link(lambda: Dictionary(S=Name.SubmitForm, F=url_spec())))) == "pdf_form_data"
+
+
+@pytest.mark.parametrize("base", ["file:///C:/", "\\\\attacker.example\\share\\", "smb://attacker.example/",
+                                  "java\tscript:"], ids=["file", "unc", "smb", "javascript"])
+def test_a_link_base_outside_the_web_is_refused_like_such_a_link(base):
+    """The catalog's /URI /Base is what a viewer may resolve every link of the document against: a link the policy
+    lets through (http:evil.exe) must not become file:///C:/evil.exe."""
+    def add(document, page):
+        document.Root.URI = Dictionary(Base=String(base))
+        _link(lambda: Dictionary(S=Name.URI, URI=String("http:evil.exe")))(document, page)
+
+    def web_base(document, page):
+        document.Root.URI = Dictionary(Base=String("https://example.org/docs/"))
+
+    assert _code(_with(add)) == "pdf_uri"
+    assert _code(_with(web_base)) == "stored"
