@@ -203,6 +203,9 @@ def build_config(instance_path, profile=None, overrides=None):
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_DURATION": timedelta(days=_env_int("REMEMBER_COOKIE_DAYS", 14, 1)),
+        # a session cookie is signed with its time: one not remembered ends this long after sign-in (Flask's own
+        # default is 31 days, so a captured cookie of a shared computer's session would work for a month)
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=_env_int("SESSION_HOURS", 12, 1)),
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session, so a slow upload form is not lost
         "HTMX_CDN": _env_bool("HTMX_CDN", True),

@@ -122,3 +122,17 @@ def test_sign_out_asks_the_browser_to_forget_cached_pages_and_storage(client, au
     response = auth.logout()
     assert response.status_code == 302
     assert response.headers["Clear-Site-Data"] == '"cache", "storage"'
+
+
+def test_a_sign_in_not_remembered_ends_after_its_hours_and_a_remembered_one_goes_on(app, world, monkeypatch):
+    import time as clock
+    from types import SimpleNamespace
+
+    plain, remembered = _new_client(app), _new_client(app)
+    _sign_in(plain, world.a.owner)
+    _sign_in(remembered, world.a.manager, remember=True)
+    later = clock.time() + 12 * 3600 + 60  # SESSION_HOURS' default, and a minute
+    monkeypatch.setattr("itsdangerous.timed.time", SimpleNamespace(time=lambda: later))
+    answer = plain.get("/audit/")
+    assert answer.status_code == 302 and answer.headers["Location"].startswith("/login")
+    assert _signed_in(remembered)  # "Keep me signed in": the remember cookie signs the browser in again
