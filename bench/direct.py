@@ -193,7 +193,7 @@ def run(smoke=False):
                "MEDIA_STORAGE_BUCKET": app.config["MEDIA_STORAGE_BUCKET"],
                "MEDIA_STORAGE_ACCESS_KEY": credentials[0], "MEDIA_STORAGE_SECRET_KEY": credentials[1],
                "MEDIA_STORAGE_READ_TIMEOUT": "30", "MEDIA_DIRECT_UPLOAD": "on", "MEDIA_MAX_FILES": "1000",
-               "MEDIA_UPLOAD_SLOT_RATE_LIMIT": "100000 per minute", "GUNICORN_WORKERS": "2",
+               "MEDIA_UPLOAD_RATE_LIMIT": "100000 per minute", "GUNICORN_WORKERS": "2",
                "GUNICORN_THREADS": "4", "LOG_LEVEL": "WARNING"}
         gunicorn = Gunicorn(workdir, env)
         try:
