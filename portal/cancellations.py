@@ -157,7 +157,7 @@ def process_proof(media_id, origin=None):
     if row is None or row.status != "processing" or row.purged_at is not None:  # erased before the job ran
         return
     with metrics.PROCESSING_SECONDS.time():
-        _process(media, row, RequestInfo(**origin) if origin else None)
+        _process(media, row, _source(origin))
 
 
 def refuse_unreadable(media_id, origin=None):
@@ -167,11 +167,15 @@ def refuse_unreadable(media_id, origin=None):
     row = db.session.get(MediaObject, media_id)
     if row is None or row.status != "processing" or row.purged_at is not None:
         return
-    _refuse(orchestrator(), row, ValidationError(images.UNREADABLE, code="unreadable"),
-            RequestInfo(**origin) if origin else None)
+    _refuse(orchestrator(), row, ValidationError(images.UNREADABLE, code="unreadable"), _source(origin))
 
 
 process_proof.after_last_crash = "portal.cancellations.refuse_unreadable"
+
+
+def _source(origin):
+    """The request a job was queued from (its address and browser), for the audit events the job writes."""
+    return RequestInfo(**origin) if origin else None
 
 
 def _refuse(media, row, error, source):

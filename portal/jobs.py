@@ -112,14 +112,19 @@ def _run_inline(path, args):
 
 def run(path, *args):
     """The function RQ calls: the job at path, inside an app context (built here under a bare `rq worker`)."""
-    module, name = path.rsplit(".", 1)
-    job = getattr(importlib.import_module(module), name)
+    job = _function(path)
     if has_app_context():
         return _run_then_mail(job, args)
     from . import create_app
 
     with create_app().app_context():
         return _run_then_mail(job, args)
+
+
+def _function(path):
+    """The function a job's dotted path names."""
+    module, name = path.rsplit(".", 1)
+    return getattr(importlib.import_module(module), name)
 
 
 def _run_then_mail(job, args):
@@ -166,8 +171,7 @@ def after_last_crash(job_args):
     been caught): queue the job function's `after_last_crash`, a dotted path, with the same arguments, so what the
     job was for does not wait for ever. Queued, not run here: the worker opens no connection its forks inherit."""
     path, *args = job_args
-    module, name = path.rsplit(".", 1)
-    follow_up = getattr(getattr(importlib.import_module(module), name), "after_last_crash", None)
+    follow_up = getattr(_function(path), "after_last_crash", None)
     if follow_up is not None:
         log.warning("job %s%r ended its work-horse on every try; queued %s", path, tuple(args), follow_up)
         enqueue(follow_up, *args)

@@ -19,7 +19,7 @@ from .config import ConfigError
 
 log = logging.getLogger("portal.quotas")
 
-# name: (setting, what it counts and whose key it is)
+# name: its setting (what it counts, and whose id is its key)
 QUOTAS = {
     "uploads": "MEDIA_UPLOAD_RATE_LIMIT",  # files one person sends, through upload slots or the form
     "invitations": "INVITATION_RATE_LIMIT",  # invitations one person mails from the staff page, resends included

@@ -22,6 +22,7 @@ HEAD_BYTES = 65536  # what libmagic needs to name a type, as the form upload's c
 from .models import UploadSlot, utcnow
 
 NOT_YOURS = _l("An upload is not yours, was already used or has expired. Choose the file again.")
+TOO_MANY = _l("Too many uploads in a short time. Try again in a few minutes.")  # the upload allowance is spent
 SLOT_NAME = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
 

@@ -100,8 +100,7 @@ def client_key(address):
         return str(ip)
     if ip.ipv4_mapped is not None:
         return str(ip.ipv4_mapped)
-    return str(ipaddress.ip_network((int(ip) >> (128 - IPV6_CLIENT_PREFIX) << (128 - IPV6_CLIENT_PREFIX),
-                                     IPV6_CLIENT_PREFIX)))
+    return str(ipaddress.IPv6Network((int(ip), IPV6_CLIENT_PREFIX), strict=False))  # int: a %zone is dropped
 
 
 def _keys(scope, address, email):

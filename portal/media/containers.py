@@ -238,9 +238,9 @@ def canonical_webp(data, orientation=1):
     if images > 1 or len(set(kinds)) < len(kinds):
         raise ContainerError("more than one image, or a chunk twice")
     extended = next((payload for kind, payload in chunks if kind == b"VP8X"), None)
-    if extended is None:
+    if extended is None:  # the simple layout: its image alone (and no orientation, which needs EXIF in VP8X)
         chunks = [chunk for chunk in chunks if chunk[0] in (b"VP8 ", b"VP8L")]
-    if extended is not None:  # EXIF lives only in the extended layout, so a simple file has no orientation
+    else:
         has_icc = any(kind == b"ICCP" for kind, _ in chunks)
         exif = [(b"EXIF", orientation_exif(orientation)[6:])] if orientation != 1 else []
         chunks = [(b"VP8X", _vp8x(extended, has_icc, orientation)),

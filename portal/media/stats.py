@@ -60,8 +60,8 @@ def daily_activity(owner_id=None, days=30, tz=timezone.utc):
     where that is later: uploads, uploaded bytes and refused files, read from the daily roll-up (media/daily.py:
     each business's days are its own calendar days, so a Moscow business's uploads after 21:00 UTC are already
     on tomorrow's date, and the series over every business must reach it)."""
-    zones = db.session.execute(db.select(User.timezone).distinct().where(
-        User.role == "owner", *([User.id == owner_id] if owner_id is not None else []))).scalars()
+    zones = () if owner_id is not None else db.session.execute(  # one business's caller passes its zone as tz
+        db.select(User.timezone).distinct().where(User.role == "owner")).scalars()
     last = max([today_in(tz), *(today_in(ZoneInfo(name)) for name in zones)])
     first = last - timedelta(days=days - 1)
     kept = daily.series(owner_id, first, last)

@@ -31,10 +31,6 @@ def _queue_down():
     return _("Uploads are paused for a moment; nothing was saved. Please try again in a minute.")
 
 
-def _too_many_uploads():
-    return _("Too many uploads in a short time. Try again in a few minutes.")
-
-
 def _retry_later(answer, error):
     """The page or card of answer (body, status), as 429 with Retry-After: the form keeps what was typed."""
     response = make_response(answer[0], 429)
@@ -149,7 +145,7 @@ def create():
     try:
         validated, refused = _check_files(uploaded_files("proofs"))
     except quotas.QuotaExceededError as error:
-        return _retry_later(_employee_page(form, [("", _too_many_uploads())], 429, shifts=shifts), error)
+        return _retry_later(_employee_page(form, [("", str(uploads.TOO_MANY))], 429, shifts=shifts), error)
     if form.validate_on_submit() and form.shift_id.data not in {shift.id for shift in shifts}:
         form.shift_id.errors.append(_stale_shift_message(form.shift_id.data))
     if form.errors or refused:
@@ -227,7 +223,7 @@ def add_proofs(cancellation_id):
     try:
         validated, refused = _check_files(uploaded_files("proofs"), cancellation=cancellation)
     except quotas.QuotaExceededError as error:
-        return _retry_later(_refused_proofs(cancellation, _too_many_uploads()), error)
+        return _retry_later(_refused_proofs(cancellation, str(uploads.TOO_MANY)), error)
     if refused:
         return _refused_proofs(cancellation, "; ".join(f"{name}: {msg}" if name else msg for name, msg in refused))
     try:

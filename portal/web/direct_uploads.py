@@ -37,7 +37,7 @@ def slot():
     except ProofLimitError as error:
         return _refused(_("This request can take %(n)s more files.", n=error.room))
     except quotas.QuotaExceededError as error:
-        response = _refused(_("Too many uploads in a short time. Try again in a few minutes."), 429)
+        response = _refused(str(uploads.TOO_MANY), 429)
         response[0].headers["Retry-After"] = str(error.retry_after)
         return response
     except StorageError:
